@@ -1,0 +1,1 @@
+//! POE filters: framing between bytes and records. (Built in issue 3.)

@@ -1,0 +1,250 @@
+//! Alarms and delays (§8): timers owned by, and delivered to, the running
+//! session. Every operation on one alarm is O(log n).
+
+use super::Kernel;
+use crate::error::{KernelError, Result};
+use crate::event::{Event, EventKind};
+use crate::name::EventName;
+use crate::queue::timers::Expired;
+use crate::queue::AlarmId;
+use crate::session::SessionId;
+use crate::value::{IntoArgs, Value};
+use std::panic::Location;
+
+/// An alarm taken off the queue by `alarm_remove` or `alarm_remove_all`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemovedAlarm {
+    /// Its event name.
+    pub name: EventName,
+    /// When it was due, in epoch seconds.
+    pub due: f64,
+    /// Its arguments.
+    pub args: Vec<Value>,
+}
+
+impl From<Expired> for RemovedAlarm {
+    fn from(e: Expired) -> RemovedAlarm {
+        RemovedAlarm {
+            name: e.event.name,
+            due: e.due,
+            args: e.event.args,
+        }
+    }
+}
+
+fn check_name(name: &EventName) -> Result<()> {
+    if name.is_empty() {
+        Err(KernelError::InvalidArgument("an alarm needs an event name"))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_time(t: f64) -> Result<()> {
+    if t.is_finite() {
+        Ok(())
+    } else {
+        Err(KernelError::InvalidArgument(
+            "alarm time must be a finite number",
+        ))
+    }
+}
+
+impl Kernel {
+    fn add_timer(
+        &self,
+        name: EventName,
+        due: f64,
+        args: Vec<Value>,
+        caller: &'static Location<'static>,
+    ) -> Result<AlarmId> {
+        let me = self.current()?;
+        check_name(&name)?;
+        check_time(due)?;
+        let mut ev = Event::new(EventKind::Alarm, me, me, name, args);
+        ev.caller_state = self.inner.active_event.borrow().clone();
+        ev.caller = caller;
+        log::trace!(target: "poe::alarms", "session {me} sets '{}' for {due:.6}", ev.name);
+        self.inner.sessions.borrow_mut().hold_event(me, me);
+        Ok(self.inner.queue.borrow_mut().add_timer(due, ev))
+    }
+
+    /// Drop removed alarms: release what they held, then free them with no
+    /// borrow held (their arguments may have destructors).
+    fn release_timers(&self, owner: SessionId, removed: Vec<Expired>) -> Vec<RemovedAlarm> {
+        {
+            let mut reg = self.inner.sessions.borrow_mut();
+            for _ in &removed {
+                reg.release_event(owner, owner);
+            }
+        }
+        removed.into_iter().map(RemovedAlarm::from).collect()
+    }
+
+    fn remove_named(&self, me: SessionId, name: &str) -> Vec<RemovedAlarm> {
+        let removed = self
+            .inner
+            .queue
+            .borrow_mut()
+            .timers
+            .remove_owned(me.get(), |e| e.name == *name);
+        self.release_timers(me, removed)
+    }
+
+    /// Remove every pending alarm of the running session named `name`
+    /// (POE's `alarm(NAME)` / `delay(NAME)` with no time).
+    pub fn alarm_clear(&self, name: &str) -> Result<()> {
+        let me = self.current()?;
+        if name.is_empty() {
+            return Err(KernelError::InvalidArgument("an alarm needs an event name"));
+        }
+        self.remove_named(me, name);
+        Ok(())
+    }
+
+    /// Replace every alarm named `name` with one at `epoch` (POE's `alarm`).
+    #[track_caller]
+    pub fn alarm(&self, name: impl Into<EventName>, epoch: f64, args: impl IntoArgs) -> Result<()> {
+        let name = name.into();
+        let me = self.current()?;
+        check_name(&name)?;
+        check_time(epoch)?;
+        self.remove_named(me, &name);
+        self.add_timer(name, epoch, args.into_args(), Location::caller())
+            .map(drop)
+    }
+
+    /// Add an alarm at `epoch` without removing others (POE's `alarm_add`).
+    #[track_caller]
+    pub fn alarm_add(
+        &self,
+        name: impl Into<EventName>,
+        epoch: f64,
+        args: impl IntoArgs,
+    ) -> Result<()> {
+        self.add_timer(name.into(), epoch, args.into_args(), Location::caller())
+            .map(drop)
+    }
+
+    /// Add an alarm at `epoch` and return its ID (POE's `alarm_set`).
+    #[track_caller]
+    pub fn alarm_set(
+        &self,
+        name: impl Into<EventName>,
+        epoch: f64,
+        args: impl IntoArgs,
+    ) -> Result<AlarmId> {
+        self.add_timer(name.into(), epoch, args.into_args(), Location::caller())
+    }
+
+    /// Replace every alarm named `name` with one `secs` from now (POE's
+    /// `delay`).
+    #[track_caller]
+    pub fn delay(&self, name: impl Into<EventName>, secs: f64, args: impl IntoArgs) -> Result<()> {
+        check_time(secs)?;
+        self.alarm(name, self.now() + secs, args)
+    }
+
+    /// Add an alarm `secs` from now (POE's `delay_add`).
+    #[track_caller]
+    pub fn delay_add(
+        &self,
+        name: impl Into<EventName>,
+        secs: f64,
+        args: impl IntoArgs,
+    ) -> Result<()> {
+        check_time(secs)?;
+        self.add_timer(
+            name.into(),
+            self.now() + secs,
+            args.into_args(),
+            Location::caller(),
+        )
+        .map(drop)
+    }
+
+    /// Add an alarm `secs` from now and return its ID (POE's `delay_set`).
+    #[track_caller]
+    pub fn delay_set(
+        &self,
+        name: impl Into<EventName>,
+        secs: f64,
+        args: impl IntoArgs,
+    ) -> Result<AlarmId> {
+        check_time(secs)?;
+        self.add_timer(
+            name.into(),
+            self.now() + secs,
+            args.into_args(),
+            Location::caller(),
+        )
+    }
+
+    /// The due time of one of the running session's alarms.
+    fn owned_due(&self, id: AlarmId) -> Result<f64> {
+        let me = self.current()?;
+        match self.inner.queue.borrow().timers.owner_and_due(id) {
+            None => Err(KernelError::NoSuchAlarm(id)),
+            Some((owner, _)) if owner != me.get() => Err(KernelError::NotPermitted(
+                "the alarm belongs to another session",
+            )),
+            Some((_, due)) => Ok(due),
+        }
+    }
+
+    fn move_alarm(&self, id: AlarmId, due: f64) -> Result<f64> {
+        check_time(due)?;
+        self.inner
+            .queue
+            .borrow_mut()
+            .timers
+            .reschedule(id, due)
+            .ok_or(KernelError::NoSuchAlarm(id))?;
+        log::trace!(target: "poe::alarms", "alarm {id} moved to {due:.6}");
+        Ok(due)
+    }
+
+    /// Move an alarm by `delta` seconds; returns its new due time (POE's
+    /// `alarm_adjust`). Another session's alarm: `NotPermitted`.
+    pub fn alarm_adjust(&self, id: AlarmId, delta: f64) -> Result<f64> {
+        let due = self.owned_due(id)?;
+        self.move_alarm(id, due + delta)
+    }
+
+    /// Make an alarm due `secs` from now (not relative to its old time);
+    /// returns the new due time (POE's `delay_adjust`).
+    pub fn delay_adjust(&self, id: AlarmId, secs: f64) -> Result<f64> {
+        self.owned_due(id)?;
+        self.move_alarm(id, self.now() + secs)
+    }
+
+    /// Remove one alarm and return its name, due time and arguments (POE's
+    /// `alarm_remove`). Fired, removed or unknown: `NoSuchAlarm`.
+    pub fn alarm_remove(&self, id: AlarmId) -> Result<RemovedAlarm> {
+        self.owned_due(id)?;
+        let me = self.current()?;
+        let removed = self
+            .inner
+            .queue
+            .borrow_mut()
+            .timers
+            .remove(id)
+            .ok_or(KernelError::NoSuchAlarm(id))?;
+        log::trace!(target: "poe::alarms", "alarm {id} removed");
+        Ok(self.release_timers(me, vec![removed]).remove(0))
+    }
+
+    /// Remove every alarm of the running session (posted events are not
+    /// touched) and return them in the order they were set (POE's
+    /// `alarm_remove_all`).
+    pub fn alarm_remove_all(&self) -> Result<Vec<RemovedAlarm>> {
+        let me = self.current()?;
+        let removed = self
+            .inner
+            .queue
+            .borrow_mut()
+            .timers
+            .remove_owned(me.get(), |_| true);
+        Ok(self.release_timers(me, removed))
+    }
+}

@@ -1,0 +1,259 @@
+//! Delivering one event to one session's handler.
+//!
+//! The heap is moved out of its slot for the length of the handler and put
+//! back afterwards (by a guard, so a panicking handler leaves the kernel
+//! consistent). A dispatch that finds the slot empty has found a heap in
+//! use further up the call stack: a `call` then fails with `HeapBusy`;
+//! a lifecycle or select event is kept and delivered the moment the heap
+//! comes back.
+
+use super::Kernel;
+use crate::error::{KernelError, Result};
+use crate::event::{Event, EventKind};
+use crate::name::EventName;
+use crate::session::body::{Body, Frame};
+use crate::session::SessionId;
+use crate::value::{IntoArgs, Value};
+use std::panic::Location;
+
+/// What to do when the destination's heap is in use up the stack.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IfBusy {
+    /// Keep the event and deliver it when the heap comes back.
+    Defer,
+    /// Fail with `HeapBusy` (synchronous calls need an answer now).
+    Fail,
+}
+
+/// Restores the active session and puts the heap back, even on unwind.
+struct Restore<'k> {
+    kernel: &'k Kernel,
+    session: SessionId,
+    body: Option<Box<dyn Body>>,
+    prev_active: SessionId,
+    prev_event: Option<EventName>,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        let inner = &self.kernel.inner;
+        inner.active.set(self.prev_active);
+        *inner.active_event.borrow_mut() = self.prev_event.take();
+        if let Some(body) = self.body.take() {
+            let orphan = {
+                let mut reg = inner.sessions.borrow_mut();
+                match reg.get_mut(self.session) {
+                    Some(slot) if slot.body.is_none() => {
+                        slot.body = Some(body);
+                        None
+                    }
+                    // The session was freed while its handler ran.
+                    _ => Some(body),
+                }
+            };
+            // Dropped outside the borrow: the heap's destructors (wheels)
+            // call back into the kernel.
+            drop(orphan);
+        }
+    }
+}
+
+impl Kernel {
+    /// Run `ev` in its destination session.
+    pub(crate) fn deliver(
+        &self,
+        ev: Event,
+        frame: Option<&mut Frame<'_>>,
+        if_busy: IfBusy,
+    ) -> Result<Value> {
+        let dest = ev.dest;
+        if dest.is_kernel() {
+            // POE ignores events addressed to the kernel other than signals.
+            return Ok(Value::Undef);
+        }
+        if let Some(frame) = frame.filter(|f| f.session == dest) {
+            return self.deliver_lent(ev, frame, if_busy);
+        }
+        let (body, trace, warn_unhandled) = {
+            let mut reg = self.inner.sessions.borrow_mut();
+            let Some(slot) = reg.get_mut(dest) else {
+                return Err(KernelError::NoSuchSession(dest.into()));
+            };
+            match slot.body.take() {
+                Some(body) => (body, slot.options.trace, slot.options.warn_unhandled),
+                None if if_busy == IfBusy::Defer => {
+                    log::trace!(
+                        target: "poe::events",
+                        "session {dest} busy: deferring '{}'",
+                        ev.name
+                    );
+                    slot.deferred.push_back(ev);
+                    return Ok(Value::Undef);
+                }
+                None => {
+                    return Err(KernelError::HeapBusy {
+                        session: dest,
+                        event: ev.name,
+                    })
+                }
+            }
+        };
+        let name = ev.name.clone();
+        let kind = ev.kind;
+        self.note_dispatch(&ev, trace);
+        let prev_active = self.inner.active.replace(dest);
+        let prev_event = self.inner.active_event.replace(Some(name.clone()));
+        let mut guard = Restore {
+            kernel: self,
+            session: dest,
+            body: Some(body),
+            prev_active,
+            prev_event,
+        };
+        let result = guard
+            .body
+            .as_mut()
+            .expect("body present during dispatch")
+            .dispatch(self, ev);
+        drop(guard);
+        self.flush_deferred(dest);
+        self.handled(result, dest, name, kind, if_busy, warn_unhandled)
+    }
+
+    /// Dispatch to the running handler's own session through the heap it
+    /// lent us.
+    fn deliver_lent(&self, ev: Event, frame: &mut Frame<'_>, if_busy: IfBusy) -> Result<Value> {
+        let dest = ev.dest;
+        let name = ev.name.clone();
+        let kind = ev.kind;
+        self.note_dispatch(&ev, false);
+        let prev_event = self.inner.active_event.replace(Some(name.clone()));
+        let prev_active = self.inner.active.replace(dest);
+        let result = frame.body.dispatch(self, ev);
+        self.inner.active.set(prev_active);
+        *self.inner.active_event.borrow_mut() = prev_event;
+        self.handled(result, dest, name, kind, if_busy, false)
+    }
+
+    fn note_dispatch(&self, ev: &Event, session_trace: bool) {
+        self.inner.dispatched.set(self.inner.dispatched.get() + 1);
+        if session_trace {
+            log::info!(
+                target: "poe::session",
+                "session {} handles '{}' from {}",
+                ev.dest,
+                ev.name,
+                ev.source
+            );
+        }
+        log::trace!(
+            target: "poe::events",
+            "dispatch {:?} '{}' to {} from {} ({} args)",
+            ev.kind,
+            ev.name,
+            ev.dest,
+            ev.source,
+            ev.args.len()
+        );
+    }
+
+    fn handled(
+        &self,
+        result: Option<Value>,
+        dest: SessionId,
+        name: EventName,
+        kind: EventKind,
+        if_busy: IfBusy,
+        warn_unhandled: bool,
+    ) -> Result<Value> {
+        match result {
+            Some(v) => Ok(v),
+            None if if_busy == IfBusy::Fail => Err(KernelError::NoHandler {
+                session: dest,
+                event: name,
+            }),
+            None => {
+                if warn_unhandled && kind != EventKind::Lifecycle {
+                    log::warn!(
+                        target: "poe::events",
+                        "session {dest} has no handler for '{name}' (and no _default)"
+                    );
+                } else {
+                    log::trace!(target: "poe::events", "session {dest} ignores '{name}'");
+                }
+                Ok(Value::Undef)
+            }
+        }
+    }
+
+    /// Deliver what waited for `sid`'s heap, then a stop that waited too.
+    pub(super) fn flush_deferred(&self, sid: SessionId) {
+        loop {
+            let next = {
+                let mut reg = self.inner.sessions.borrow_mut();
+                let Some(slot) = reg.get_mut(sid) else { return };
+                if slot.body.is_none() {
+                    return;
+                }
+                let ev = slot.deferred.pop_front();
+                if ev.is_none() && slot.stop_pending {
+                    slot.stop_pending = false;
+                    drop(reg);
+                    self.stop_session(sid, None);
+                    return;
+                }
+                if ev.is_some() {
+                    reg.check(sid);
+                }
+                ev
+            };
+            match next {
+                Some(ev) => {
+                    let _ = self.deliver(ev, None, IfBusy::Defer);
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// A self-call made through `Ctx::call`: counted and traced like any
+    /// dispatch (the Ctx runs the handler itself).
+    pub(crate) fn note_self_call(&self, session: SessionId, name: &EventName) {
+        self.inner.dispatched.set(self.inner.dispatched.get() + 1);
+        log::trace!(target: "poe::events", "self-call '{name}' in {session}");
+    }
+
+    /// A synchronous call from the active session to `dest`.
+    pub(crate) fn call_resolved(
+        &self,
+        dest: SessionId,
+        name: EventName,
+        args: Vec<Value>,
+        caller: &'static Location<'static>,
+    ) -> Result<Value> {
+        let mut ev = Event::new(EventKind::Call, dest, self.inner.active.get(), name, args);
+        ev.caller_state = self.inner.active_event.borrow().clone();
+        ev.caller = caller;
+        self.deliver(ev, None, IfBusy::Fail)
+    }
+
+    /// Deliver a kernel-generated lifecycle event (`_child`, `_parent`,
+    /// `_stop`) now, or when the heap comes back.
+    pub(super) fn lifecycle(
+        &self,
+        dest: SessionId,
+        sender: SessionId,
+        name: &'static str,
+        args: impl IntoArgs,
+        frame: Option<&mut Frame<'_>>,
+    ) -> Value {
+        let ev = Event::new(
+            EventKind::Lifecycle,
+            dest,
+            sender,
+            name.into(),
+            args.into_args(),
+        );
+        self.deliver(ev, frame, IfBusy::Defer).unwrap_or_default()
+    }
+}

@@ -1,0 +1,181 @@
+//! The loop: `run`, `run_one_timeslice`, and what one timeslice does (§1.3).
+//!
+//! 1. If the kernel is idle, queue IDLE.
+//! 2. Poll I/O (not at all if something is already due), dispatch every
+//!    ready read watcher, then write, then expedite; GC sweep.
+//! 3. Take `now` once; dispatch the queue in (time, seq) order — alarms due
+//!    by `now`, and the posts that were queued when the batch began; GC
+//!    sweep.
+//!
+//! With the virtual clock, a timeslice that finds nothing ready moves time
+//! to the next alarm instead of sleeping.
+
+use super::dispatch::IfBusy;
+use super::Kernel;
+use crate::event::{Event, EventKind};
+use crate::io::Mode;
+use crate::value::Value;
+use std::time::Duration;
+
+/// POE's longest sleep when nothing is scheduled.
+const MAX_WAIT: f64 = 3600.0;
+
+/// Marks the kernel as inside a timeslice, even through a panic.
+struct InTimeslice<'k>(&'k Kernel);
+
+impl Drop for InTimeslice<'_> {
+    fn drop(&mut self) {
+        self.0.inner.in_timeslice.set(false);
+    }
+}
+
+impl Kernel {
+    /// Run until no session is left (POE's `run`). Returns at once if there
+    /// is none. May be called again later, with new sessions.
+    ///
+    /// A panic in a handler unwinds out of `run` with the kernel still
+    /// consistent: the panicking event is gone, every heap is back in its
+    /// session, and `run` can be called again.
+    pub fn run(&self) {
+        if self.inner.in_timeslice.get() {
+            log::warn!(target: "poe::usage", "run() called from inside a handler: ignored");
+            return;
+        }
+        log::debug!(target: "poe::kernel", "run: {} sessions", self.session_count());
+        while self.session_count() > 0 {
+            self.timeslice();
+        }
+        log::debug!(target: "poe::kernel", "run: no sessions left");
+    }
+
+    /// Run one timeslice (POE's `run_one_timeslice`). Returns `false`, doing
+    /// nothing, when no session exists (or when called from a handler).
+    pub fn run_one_timeslice(&self) -> bool {
+        if self.inner.in_timeslice.get() || self.session_count() == 0 {
+            return false;
+        }
+        self.timeslice();
+        true
+    }
+
+    /// Run timeslices while `keep_going` returns true and sessions exist
+    /// (POE's `run_while`).
+    pub fn run_while(&self, mut keep_going: impl FnMut() -> bool) {
+        while keep_going() && self.run_one_timeslice() {}
+    }
+
+    fn timeslice(&self) {
+        self.inner.in_timeslice.set(true);
+        let _guard = InTimeslice(self);
+        if self.is_idle() {
+            self.signal_idle();
+        }
+
+        let timeout = self.poll_timeout();
+        if let Err(e) = self.inner.io.borrow_mut().poll(timeout) {
+            log::error!(target: "poe::kernel", "poll failed: {e}");
+        }
+        self.inner.stamp.set(self.inner.clock.now());
+        self.dispatch_io();
+        self.gc_sweep();
+
+        if self.inner.clock.is_virtual() {
+            self.advance_virtual_clock();
+        }
+        let now = self.inner.clock.now();
+        self.inner.stamp.set(now);
+        let limit = self.inner.queue.borrow().last_seq();
+        loop {
+            let next = self.inner.queue.borrow_mut().pop_next(now, limit);
+            match next {
+                Some(ev) => self.dispatch_queued(ev),
+                None => break,
+            }
+        }
+        self.gc_sweep();
+    }
+
+    /// How long the poll may wait: not at all if posts are waiting or an
+    /// alarm is due; until the next alarm otherwise (never on the virtual
+    /// clock, which jumps instead).
+    fn poll_timeout(&self) -> Option<Duration> {
+        let q = self.inner.queue.borrow();
+        if q.fifo_len() > 0 {
+            return Some(Duration::ZERO);
+        }
+        let wait = match q.next_time() {
+            Some(_) if self.inner.clock.is_virtual() => 0.0,
+            Some(t) => (t - self.inner.clock.now()).clamp(0.0, MAX_WAIT),
+            None => MAX_WAIT,
+        };
+        Some(Duration::from_secs_f64(wait))
+    }
+
+    /// Nothing to do right now: move virtual time to the next alarm.
+    fn advance_virtual_clock(&self) {
+        let q = self.inner.queue.borrow();
+        if q.fifo_len() > 0 || self.inner.io.borrow().has_pending() {
+            return;
+        }
+        if let Some(t) = q.next_time() {
+            self.inner.clock.advance_to(t);
+        }
+    }
+
+    /// The timestamp a post gets: the time the current batch started (or
+    /// now, outside the loop). Posts made during a batch never run in it:
+    /// the batch stops at the sequence number it started with.
+    pub(super) fn fifo_stamp(&self) -> f64 {
+        if self.inner.in_timeslice.get() {
+            self.inner.stamp.get()
+        } else {
+            self.inner.clock.now()
+        }
+    }
+
+    /// Dispatch every watcher whose descriptor is ready: reads first, then
+    /// writes, then expedites.
+    fn dispatch_io(&self) {
+        let ready = self.inner.io.borrow_mut().take_ready();
+        if ready.is_empty() {
+            return;
+        }
+        for mode in Mode::ALL {
+            let bit = 1u8 << mode as u8;
+            for &(fd, bits) in &ready {
+                if bits & bit == 0 {
+                    continue;
+                }
+                let watches = self.inner.io.borrow().watches(fd, mode);
+                for w in watches {
+                    // An earlier handler this round may have removed it.
+                    if !self.inner.io.borrow().is_live(fd, mode, w.session) {
+                        continue;
+                    }
+                    let mut args = Vec::with_capacity(2 + w.args.len());
+                    args.push(Value::from(fd));
+                    args.push(Value::from(mode as i64));
+                    args.extend(w.args);
+                    let ev = Event::new(EventKind::Select, w.session, w.session, w.event, args);
+                    let _ = self.deliver(ev, None, IfBusy::Defer);
+                }
+            }
+        }
+    }
+
+    fn dispatch_queued(&self, ev: Event) {
+        self.inner
+            .sessions
+            .borrow_mut()
+            .release_event(ev.dest, ev.source);
+        match ev.kind {
+            EventKind::GcMarker => {}
+            EventKind::Signal => self.dispatch_signal(ev),
+            _ => {
+                if let Err(e) = self.deliver(ev, None, IfBusy::Defer) {
+                    log::trace!(target: "poe::events", "queued event not delivered: {e}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Signals inside the kernel (§10): watchers, `signal`, `sig_handled`, and
+//! the dispatch of a signal down a session tree. IDLE and ZOMBIE, which end
+//! sessions kept alive only by aliases, come from here too.
+
+use super::dispatch::IfBusy;
+use super::Kernel;
+use crate::error::Result;
+use crate::event::{Event, EventKind};
+use crate::fxhash::FxHashMap;
+use crate::name::EventName;
+use crate::session::{Dest, SessionId};
+use crate::value::{IntoArgs, Value};
+use std::panic::Location;
+
+/// How a signal affects the sessions it reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalClass {
+    /// Nothing is stopped (USR1, CHLD, PIPE, any made-up name...).
+    Benign,
+    /// Sessions it reaches stop unless some watcher calls `sig_handled`
+    /// (INT, TERM, QUIT, HUP, KILL, IDLE, DIE).
+    Terminal,
+    /// Sessions it reaches stop regardless (ZOMBIE, UIDESTROY).
+    Nonmaskable,
+}
+
+impl SignalClass {
+    /// The class of a signal name (without the `SIG` prefix).
+    pub fn of(signal: &str) -> SignalClass {
+        match signal {
+            "INT" | "TERM" | "QUIT" | "HUP" | "KILL" | "IDLE" | "DIE" => SignalClass::Terminal,
+            "ZOMBIE" | "UIDESTROY" => SignalClass::Nonmaskable,
+            _ => SignalClass::Benign,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct SigWatch {
+    session: SessionId,
+    event: EventName,
+    args: Vec<Value>,
+}
+
+/// Signal watchers by signal name, in registration order.
+#[derive(Default)]
+pub(crate) struct SignalTable {
+    watchers: FxHashMap<String, Vec<SigWatch>>,
+    /// Set by `sig_handled` during a signal dispatch.
+    handled: bool,
+}
+
+impl SignalTable {
+    fn watcher(&self, signal: &str, session: SessionId) -> Option<SigWatch> {
+        self.watchers
+            .get(signal)?
+            .iter()
+            .find(|w| w.session == session)
+            .cloned()
+    }
+
+    /// Drop every watcher of a session that is being freed.
+    pub(crate) fn remove_session(&mut self, session: SessionId, signals: &[String]) {
+        for sig in signals {
+            if let Some(list) = self.watchers.get_mut(sig) {
+                list.retain(|w| w.session != session);
+                if list.is_empty() {
+                    self.watchers.remove(sig);
+                }
+            }
+        }
+    }
+
+    /// Names of signals someone watches (for the OS-signal layer).
+    pub(crate) fn watched(&self) -> Vec<String> {
+        self.watchers.keys().cloned().collect()
+    }
+}
+
+const IDLE: &str = "IDLE";
+const ZOMBIE: &str = "ZOMBIE";
+
+impl Kernel {
+    /// Watch a signal (POE's `sig`): when `signal` reaches the running
+    /// session, `event` is called with `ARG0` = the signal name, then the
+    /// signal's arguments, then `args`. Replaces an earlier watcher of the
+    /// same signal. Watching a signal does not keep a session alive.
+    pub fn sig(
+        &self,
+        signal: &str,
+        event: impl Into<EventName>,
+        args: impl IntoArgs,
+    ) -> Result<()> {
+        let me = self.current()?;
+        let watch = SigWatch {
+            session: me,
+            event: event.into(),
+            args: args.into_args(),
+        };
+        log::trace!(target: "poe::signals", "session {me} watches {signal} -> '{}'", watch.event);
+        {
+            let mut table = self.inner.signals.borrow_mut();
+            let list = table.watchers.entry(signal.to_owned()).or_default();
+            match list.iter_mut().find(|w| w.session == me) {
+                Some(w) => *w = watch,
+                None => list.push(watch),
+            }
+        }
+        if let Some(slot) = self.inner.sessions.borrow_mut().get_mut(me) {
+            if !slot.signals.iter().any(|s| s == signal) {
+                slot.signals.push(signal.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop watching a signal (POE's `sig(SIG)`).
+    pub fn sig_remove(&self, signal: &str) -> Result<()> {
+        let me = self.current()?;
+        self.inner
+            .signals
+            .borrow_mut()
+            .remove_session(me, &[signal.to_owned()]);
+        if let Some(slot) = self.inner.sessions.borrow_mut().get_mut(me) {
+            slot.signals.retain(|s| s != signal);
+        }
+        Ok(())
+    }
+
+    /// Mark the signal being dispatched as handled (POE's `sig_handled`):
+    /// a terminal signal then stops nobody. One call by any watcher counts
+    /// for the whole dispatch.
+    pub fn sig_handled(&self) {
+        self.inner.signals.borrow_mut().handled = true;
+    }
+
+    /// Send a signal to a session and its descendants (to every session
+    /// when sent to the kernel). Queued like a post (POE's `signal`).
+    #[track_caller]
+    pub fn signal(&self, dest: impl Into<Dest>, signal: &str, args: impl IntoArgs) -> Result<()> {
+        let target = self.resolve(&dest.into())?;
+        let mut all = vec![Value::from(signal)];
+        all.extend(args.into_args());
+        let mut ev = Event::new(
+            EventKind::Signal,
+            target,
+            self.inner.active.get(),
+            "_signal".into(),
+            all,
+        );
+        ev.caller_state = self.inner.active_event.borrow().clone();
+        ev.caller = Location::caller();
+        self.enqueue(ev);
+        Ok(())
+    }
+
+    /// Dispatch a queued `_signal` (§10.3): every watcher from the deepest
+    /// descendant up to the target, then the stops its class calls for.
+    pub(super) fn dispatch_signal(&self, ev: Event) {
+        let target = ev.dest;
+        let mut args = ev.args;
+        let signal = args.first().map(|v| v.to_string()).unwrap_or_default();
+        if !target.is_kernel() && !self.inner.sessions.borrow().contains(target) {
+            return;
+        }
+        let touched = self.inner.sessions.borrow().breadth_first(target);
+        log::trace!(
+            target: "poe::signals",
+            "signal {signal} to {target} reaches {} sessions",
+            touched.len()
+        );
+        let rest: Vec<Value> = if args.is_empty() {
+            Vec::new()
+        } else {
+            args.split_off(1)
+        };
+        self.inner.signals.borrow_mut().handled = false;
+        for &sid in touched.iter().rev() {
+            let Some(watch) = self.inner.signals.borrow().watcher(&signal, sid) else {
+                continue;
+            };
+            let mut wargs = Vec::with_capacity(1 + rest.len() + watch.args.len());
+            wargs.push(Value::from(signal.as_str()));
+            wargs.extend(rest.iter().cloned());
+            wargs.extend(watch.args);
+            let ev = Event::new(
+                EventKind::SignalWatcher,
+                sid,
+                SessionId::KERNEL,
+                watch.event,
+                wargs,
+            );
+            let _ = self.deliver(ev, None, IfBusy::Defer);
+        }
+        let handled = std::mem::take(&mut self.inner.signals.borrow_mut().handled);
+        let stops = match SignalClass::of(&signal) {
+            SignalClass::Benign => false,
+            SignalClass::Terminal => !handled,
+            SignalClass::Nonmaskable => true,
+        };
+        if stops {
+            log::debug!(target: "poe::signals", "{signal} stops {} sessions", touched.len());
+            for &sid in touched.iter().rev() {
+                self.stop_session(sid, None);
+            }
+        }
+        // The kernel's own IDLE watcher runs last: if a watcher handled IDLE
+        // but gave the kernel nothing to do, everything left is a zombie.
+        if signal == IDLE && target.is_kernel() && handled && self.nothing_to_do() {
+            log::debug!(target: "poe::signals", "IDLE handled but nothing queued: ZOMBIE");
+            let _ = self.signal(SessionId::KERNEL, ZOMBIE, ());
+        }
+    }
+
+    /// No events, no watchers: nothing could ever wake a session.
+    fn nothing_to_do(&self) -> bool {
+        self.inner.queue.borrow().is_empty() && self.inner.io.borrow().watch_count() == 0
+    }
+
+    /// §6.3: idle when sessions exist but nothing can happen — no events,
+    /// no descriptors, no extra references, no child processes awaited.
+    pub(super) fn is_idle(&self) -> bool {
+        let reg = self.inner.sessions.borrow();
+        reg.len() > 0 && reg.extra_ref_total == 0 && reg.pid_total == 0 && self.nothing_to_do()
+    }
+
+    /// Queue IDLE to the kernel (broadcast to every session).
+    pub(super) fn signal_idle(&self) {
+        log::trace!(target: "poe::signals", "kernel idle: signalling IDLE");
+        let _ = self.signal(SessionId::KERNEL, IDLE, ());
+    }
+}

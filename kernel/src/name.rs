@@ -1,0 +1,127 @@
+//! [`EventName`]: the name of an event or state.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::rc::Rc;
+
+#[derive(Clone)]
+enum Repr {
+    Static(&'static str),
+    Shared(Rc<str>),
+}
+
+/// An event (state) name. String literals are stored without allocating;
+/// names built at run time are shared.
+///
+/// ```
+/// use poe_kernel::EventName;
+/// let a = EventName::from("tick");
+/// let b = EventName::from(String::from("tick"));
+/// assert_eq!(a, b);
+/// assert_eq!(&*a, "tick");
+/// ```
+#[derive(Clone)]
+pub struct EventName(Repr);
+
+impl EventName {
+    /// Borrow the name.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Static(s) => s,
+            Repr::Shared(s) => s,
+        }
+    }
+
+    /// A name from a string literal, usable in `const` context.
+    pub const fn from_static(s: &'static str) -> EventName {
+        EventName(Repr::Static(s))
+    }
+}
+
+impl Deref for EventName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for EventName {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for EventName {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&'static str> for EventName {
+    fn from(s: &'static str) -> EventName {
+        EventName(Repr::Static(s))
+    }
+}
+
+impl From<String> for EventName {
+    fn from(s: String) -> EventName {
+        EventName(Repr::Shared(Rc::from(s)))
+    }
+}
+
+impl From<&String> for EventName {
+    fn from(s: &String) -> EventName {
+        EventName(Repr::Shared(Rc::from(s.as_str())))
+    }
+}
+
+impl From<Rc<str>> for EventName {
+    fn from(s: Rc<str>) -> EventName {
+        EventName(Repr::Shared(s))
+    }
+}
+
+impl From<&EventName> for EventName {
+    fn from(s: &EventName) -> EventName {
+        s.clone()
+    }
+}
+
+impl PartialEq for EventName {
+    fn eq(&self, other: &EventName) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+impl Eq for EventName {}
+
+impl PartialEq<str> for EventName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for EventName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Hash for EventName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Display for EventName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for EventName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}

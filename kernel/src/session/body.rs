@@ -1,0 +1,106 @@
+//! A session's heap and states behind a type-erased interface, and the one
+//! function that runs a handler.
+//!
+//! The kernel stores every session's heap in a `Box<dyn Body>` and takes it
+//! out of its slot for the length of a dispatch: that is what makes a heap
+//! borrowed further up the call stack detectable (the slot is empty) instead
+//! of a second `&mut` to the same heap.
+
+use super::states::{ErasedStates, SharedStates};
+use super::{Ctx, SessionId};
+use crate::event::Event;
+use crate::kernel::Kernel;
+use crate::name::EventName;
+use crate::value::Value;
+use std::rc::Rc;
+
+/// Something that can run a session's handler for an event: a heap owned by
+/// the kernel ([`TypedBody`]) or one lent by a running handler ([`Lent`]).
+pub(crate) trait Dispatch {
+    /// Run the handler for `ev` (or `_default`). `None` when the session
+    /// has neither.
+    fn dispatch(&mut self, kernel: &Kernel, ev: Event) -> Option<Value>;
+}
+
+/// A session's heap and handlers, owned by the kernel.
+pub(crate) trait Body: Dispatch {
+    fn heap_type(&self) -> &'static str;
+    fn states(&self) -> Rc<dyn ErasedStates>;
+}
+
+pub(crate) struct TypedBody<H: 'static> {
+    pub heap: H,
+    pub states: SharedStates<H>,
+}
+
+impl<H: 'static> Dispatch for TypedBody<H> {
+    fn dispatch(&mut self, kernel: &Kernel, ev: Event) -> Option<Value> {
+        invoke(kernel, &mut self.heap, &self.states, ev)
+    }
+}
+
+impl<H: 'static> Body for TypedBody<H> {
+    fn heap_type(&self) -> &'static str {
+        std::any::type_name::<H>()
+    }
+
+    fn states(&self) -> Rc<dyn ErasedStates> {
+        self.states.clone()
+    }
+}
+
+/// The running handler's own heap, lent to the kernel so events the kernel
+/// must deliver synchronously to that session (`_child` after it creates a
+/// session, `_stop` after it calls `stop`) reach it without a second borrow.
+pub(crate) struct Lent<'a, H: 'static> {
+    pub heap: &'a mut H,
+    pub states: &'a SharedStates<H>,
+}
+
+impl<H: 'static> Dispatch for Lent<'_, H> {
+    fn dispatch(&mut self, kernel: &Kernel, ev: Event) -> Option<Value> {
+        invoke(kernel, self.heap, self.states, ev)
+    }
+}
+
+/// The session a running handler can lend its heap for.
+pub(crate) struct Frame<'f> {
+    pub session: SessionId,
+    pub body: &'f mut dyn Dispatch,
+}
+
+const DEFAULT: EventName = EventName::from_static("_default");
+
+/// Find the handler for `ev` (falling back to `_default`, which receives
+/// the original name and a list of the original arguments, as in POE) and
+/// run it.
+pub(crate) fn invoke<H: 'static>(
+    kernel: &Kernel,
+    heap: &mut H,
+    states: &SharedStates<H>,
+    ev: Event,
+) -> Option<Value> {
+    let (handler, name, args) = {
+        let table = states.borrow();
+        if let Some(h) = table.get(&ev.name) {
+            (h.clone(), ev.name, ev.args)
+        } else if let Some(h) = table.get("_default") {
+            let args = vec![Value::from(ev.name.as_str()), Value::List(ev.args)];
+            (h.clone(), DEFAULT, args)
+        } else {
+            return None;
+        }
+    };
+    let mut ctx = Ctx {
+        heap,
+        args,
+        kernel,
+        states,
+        session: ev.dest,
+        sender: ev.source,
+        event: name,
+        caller_state: ev.caller_state,
+        caller: ev.caller,
+    };
+    Some(handler(&mut ctx))
+}

@@ -1,0 +1,247 @@
+//! [`Ctx`]: what a handler receives.
+
+use super::body::{invoke, Frame, Lent};
+use super::states::{handler, SharedStates};
+use super::{Created, Dest, Session, SessionId};
+use crate::error::{KernelError, Result};
+use crate::event::{Event, EventKind};
+use crate::kernel::Kernel;
+use crate::name::EventName;
+use crate::postback::{Callback, Postback};
+use crate::value::{IntoArgs, Value};
+use std::ops::Deref;
+use std::panic::Location;
+
+/// The context of one dispatch: the session's heap, the event's arguments
+/// and metadata, and the kernel (every `Kernel` method is available on a
+/// `Ctx` through `Deref`).
+///
+/// This is POE's `@_`: `ctx.heap` is `$_[HEAP]`, `ctx.args` is
+/// `@_[ARG0..]`, [`Ctx::session`] is `$_[SESSION]`, [`Ctx::sender`] is
+/// `$_[SENDER]`, [`Ctx::event`] is `$_[STATE]`.
+///
+/// A few calls are methods of `Ctx` itself rather than of the kernel,
+/// because they may need to run one of this session's own handlers while
+/// this handler holds the heap: [`Ctx::call`], [`Ctx::create`],
+/// [`Ctx::detach_myself`], [`Ctx::detach_child`], [`Ctx::stop`].
+///
+/// ```
+/// use poe_kernel::{Kernel, Session};
+/// let kernel = Kernel::new().unwrap();
+/// kernel
+///     .create(
+///         Session::new(0u32)
+///             .state("_start", |ctx| ctx.yield_("count", (1,)))
+///             .state("count", |ctx| {
+///                 *ctx.heap += ctx.arg(0).as_i64().unwrap() as u32;
+///                 if *ctx.heap < 3 {
+///                     ctx.yield_("count", (1,));
+///                 }
+///             }),
+///     )
+///     .unwrap();
+/// kernel.run();
+/// ```
+pub struct Ctx<'a, H: 'static> {
+    /// The session's heap.
+    pub heap: &'a mut H,
+    /// The event's arguments (`ARG0`, `ARG1`, ...). Take values out freely.
+    pub args: Vec<Value>,
+    pub(crate) kernel: &'a Kernel,
+    pub(crate) states: &'a SharedStates<H>,
+    pub(crate) session: SessionId,
+    pub(crate) sender: SessionId,
+    pub(crate) event: EventName,
+    pub(crate) caller_state: Option<EventName>,
+    pub(crate) caller: &'static Location<'static>,
+}
+
+impl<H: 'static> Deref for Ctx<'_, H> {
+    type Target = Kernel;
+    fn deref(&self) -> &Kernel {
+        self.kernel
+    }
+}
+
+impl<'a, H: 'static> Ctx<'a, H> {
+    /// The kernel handle (clone it to keep it).
+    pub fn kernel(&self) -> &'a Kernel {
+        self.kernel
+    }
+
+    /// The session handling this event (`$_[SESSION]`).
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    /// The session that sent the event (`$_[SENDER]`): the poster or caller,
+    /// the session itself for yields, alarms and select events, the kernel
+    /// for `_child`, `_parent` and signals.
+    pub fn sender(&self) -> SessionId {
+        self.sender
+    }
+
+    /// The name of the state running (`$_[STATE]`): `_default` when the
+    /// event was redirected there.
+    pub fn event(&self) -> &EventName {
+        &self.event
+    }
+
+    /// The event the sender was handling when it created this one
+    /// (`$_[CALLER_STATE]`); `None` for lifecycle events and events made
+    /// outside any handler.
+    pub fn caller_state(&self) -> Option<&EventName> {
+        self.caller_state.as_ref()
+    }
+
+    /// Where the event was posted, called or set (`$_[CALLER_FILE]` and
+    /// `$_[CALLER_LINE]`).
+    pub fn caller_location(&self) -> &'static Location<'static> {
+        self.caller
+    }
+
+    /// Argument `i`, or `Undef` when there are fewer.
+    pub fn arg(&self, i: usize) -> &Value {
+        self.args.get(i).unwrap_or(&Value::Undef)
+    }
+
+    /// Move argument `i` out, leaving `Undef` (`Undef` when absent).
+    pub fn take_arg(&mut self, i: usize) -> Value {
+        self.args.get_mut(i).map(Value::take).unwrap_or_default()
+    }
+
+    fn lent(&mut self) -> Lent<'_, H> {
+        Lent {
+            heap: &mut *self.heap,
+            states: self.states,
+        }
+    }
+
+    /// Call an event synchronously and return what its handler returned.
+    ///
+    /// A call to this very session runs with the heap this handler already
+    /// holds (like POE, the active event does not change). A call to a
+    /// session whose handler is further up the call stack fails with
+    /// [`KernelError::HeapBusy`].
+    #[track_caller]
+    pub fn call(
+        &mut self,
+        dest: impl Into<Dest>,
+        event: impl Into<EventName>,
+        args: impl IntoArgs,
+    ) -> Result<Value> {
+        let caller = Location::caller();
+        let dest = self.kernel.resolve(&dest.into())?;
+        if dest != self.session {
+            return self
+                .kernel
+                .call_resolved(dest, event.into(), args.into_args(), caller);
+        }
+        let name = event.into();
+        let mut ev = Event::new(EventKind::Call, dest, dest, name.clone(), args.into_args());
+        ev.caller_state = Some(self.event.clone());
+        ev.caller = caller;
+        self.kernel.note_self_call(dest, &name);
+        invoke(self.kernel, self.heap, self.states, ev).ok_or(KernelError::NoHandler {
+            session: dest,
+            event: name,
+        })
+    }
+
+    /// Create a child session of this one: its `_start` runs now, then this
+    /// session's `_child('create', ...)` — before `create` returns, as POE.
+    pub fn create<C: 'static>(&mut self, session: Session<C>) -> Result<Created> {
+        let me = self.session;
+        let kernel = self.kernel;
+        let mut lent = self.lent();
+        kernel.create_with(
+            session,
+            Some(&mut Frame {
+                session: me,
+                body: &mut lent,
+            }),
+        )
+    }
+
+    /// Leave the parent and become a child of the kernel (POE's
+    /// `detach_myself`). Fails with `NotPermitted` if the parent already is
+    /// the kernel.
+    pub fn detach_myself(&mut self) -> Result<()> {
+        let me = self.session;
+        let kernel = self.kernel;
+        let mut lent = self.lent();
+        kernel.detach_myself_with(Some(&mut Frame {
+            session: me,
+            body: &mut lent,
+        }))
+    }
+
+    /// Hand a child of this session to the kernel (POE's `detach_child`).
+    pub fn detach_child(&mut self, child: impl Into<Dest>) -> Result<()> {
+        let me = self.session;
+        let kernel = self.kernel;
+        let mut lent = self.lent();
+        kernel.detach_child_with(
+            &child.into(),
+            Some(&mut Frame {
+                session: me,
+                body: &mut lent,
+            }),
+        )
+    }
+
+    /// Stop every session, deepest first, this one included (its `_stop`
+    /// runs inside this call, as in POE). `run` returns once control gets
+    /// back to the loop.
+    pub fn stop(&mut self) {
+        let me = self.session;
+        let kernel = self.kernel;
+        let mut lent = self.lent();
+        kernel.stop_with(Some(&mut Frame {
+            session: me,
+            body: &mut lent,
+        }))
+    }
+
+    /// Add or replace a handler of this session (POE's `$kernel->state`).
+    /// Takes effect for every later dispatch, including events already
+    /// queued.
+    pub fn state<F, R>(&mut self, name: impl Into<EventName>, f: F)
+    where
+        F: Fn(&mut Ctx<'_, H>) -> R + 'static,
+        R: Into<Value>,
+    {
+        let name = name.into();
+        log::trace!(target: "poe::session", "session {} state '{}' set", self.session, name);
+        let old = self.states.borrow_mut().insert(name, handler(f));
+        drop(old);
+    }
+
+    /// Remove a handler of this session (POE's `$kernel->state(NAME)`).
+    /// Returns whether there was one.
+    pub fn remove_state(&mut self, name: &str) -> bool {
+        log::trace!(target: "poe::session", "session {} state '{}' removed", self.session, name);
+        let old = self.states.borrow_mut().remove(name);
+        old.is_some()
+    }
+
+    /// True if this session has a handler for `name`.
+    pub fn has_state(&self, name: &str) -> bool {
+        self.states.borrow().contains(name)
+    }
+
+    /// A postback to this session (POE::Session's `postback`): calling it
+    /// posts `event` with `ARG0` = the `context` list and `ARG1` = the
+    /// list given to the call. Keeps the session alive while it exists.
+    pub fn postback(&self, event: impl Into<EventName>, context: impl IntoArgs) -> Postback {
+        self.kernel
+            .postback_for(self.session, event.into(), context.into_args())
+    }
+
+    /// A callback to this session (POE::Session's `callback`): like a
+    /// postback, but calls synchronously and returns the handler's value.
+    pub fn callback(&self, event: impl Into<EventName>, context: impl IntoArgs) -> Callback {
+        self.kernel
+            .callback_for(self.session, event.into(), context.into_args())
+    }
+}

@@ -1,0 +1,145 @@
+//! Sessions: a typed heap plus a table of named states.
+
+pub(crate) mod body;
+mod ctx;
+mod id;
+pub(crate) mod states;
+
+pub use ctx::Ctx;
+pub use id::{Dest, SessionId};
+
+use crate::name::EventName;
+use crate::value::{IntoArgs, Value};
+use states::{handler, StateTable};
+use std::rc::Rc;
+
+/// A session to be created: its heap, its states, the arguments for
+/// `_start` and its options. POE's `POE::Session->create(...)`.
+///
+/// States are closures ([`Session::state`], POE's `inline_states` and
+/// `package_states`) or methods of a shared object
+/// ([`Session::object_state`], POE's `object_states`). `_start` is required.
+///
+/// ```
+/// use poe_kernel::{Kernel, Session};
+///
+/// #[derive(Default)]
+/// struct Counter { ticks: u32 }
+///
+/// let kernel = Kernel::new().unwrap();
+/// let created = kernel
+///     .create(
+///         Session::new(Counter::default())
+///             .args(("hello",))
+///             .state("_start", |ctx| {
+///                 assert_eq!(ctx.arg(0).as_str(), Some("hello"));
+///                 ctx.delay("tick", 0.01, ()).unwrap();
+///                 "started" // what create() reports as start_result
+///             })
+///             .state("tick", |ctx| ctx.heap.ticks += 1),
+///     )
+///     .unwrap();
+/// assert_eq!(created.start_result.as_str(), Some("started"));
+/// kernel.run();
+/// ```
+pub struct Session<H: 'static> {
+    pub(crate) heap: H,
+    pub(crate) states: StateTable<H>,
+    pub(crate) args: Vec<Value>,
+    pub(crate) options: SessionOptions,
+}
+
+/// Session options (POE's `options => {...}`).
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    /// Log every dispatch to this session at `info` level (POE's `trace`).
+    pub trace: bool,
+    /// Warn when an event arrives that has no handler and no `_default`
+    /// (POE's `default`).
+    pub warn_unhandled: bool,
+}
+
+impl<H: 'static> Session<H> {
+    /// A session with this heap and no states yet.
+    pub fn new(heap: H) -> Session<H> {
+        Session {
+            heap,
+            states: StateTable::default(),
+            args: Vec::new(),
+            options: SessionOptions::default(),
+        }
+    }
+
+    /// Add a state handled by a closure or function. The handler may return
+    /// anything convertible to a [`Value`] (`()` is `Undef`); that value is
+    /// what `call` returns.
+    pub fn state<F, R>(mut self, name: impl Into<EventName>, f: F) -> Self
+    where
+        F: Fn(&mut Ctx<'_, H>) -> R + 'static,
+        R: Into<Value>,
+    {
+        self.states.insert(name.into(), handler(f));
+        self
+    }
+
+    /// Add a state handled by a method of a shared object (POE's
+    /// `object_states`). The object is shared by every session given it.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use poe_kernel::{Ctx, Kernel, Session};
+    ///
+    /// struct Greeter { greeted: Cell<u32> }
+    /// impl Greeter {
+    ///     fn start(&self, _ctx: &mut Ctx<()>) { self.greeted.set(self.greeted.get() + 1) }
+    /// }
+    ///
+    /// let g = Rc::new(Greeter { greeted: Cell::new(0) });
+    /// let kernel = Kernel::new().unwrap();
+    /// kernel.create(Session::new(()).object_state("_start", &g, Greeter::start)).unwrap();
+    /// assert_eq!(g.greeted.get(), 1);
+    /// ```
+    pub fn object_state<O, R>(
+        mut self,
+        name: impl Into<EventName>,
+        object: &Rc<O>,
+        method: fn(&O, &mut Ctx<'_, H>) -> R,
+    ) -> Self
+    where
+        O: 'static,
+        R: Into<Value> + 'static,
+    {
+        let object = object.clone();
+        self.states.insert(
+            name.into(),
+            handler(move |ctx: &mut Ctx<'_, H>| method(&object, ctx)),
+        );
+        self
+    }
+
+    /// Arguments passed to `_start` as `ARG0`, `ARG1`, ... (POE's `args`).
+    pub fn args(mut self, args: impl IntoArgs) -> Self {
+        self.args = args.into_args();
+        self
+    }
+
+    /// Set the session's options.
+    pub fn options(mut self, options: SessionOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// True if a state of that name has been added.
+    pub fn has_state(&self, name: &str) -> bool {
+        self.states.contains(name)
+    }
+}
+
+/// What creating a session reports: its ID, and what its `_start` returned.
+#[derive(Debug)]
+pub struct Created {
+    /// The new session (it may already have stopped if `_start` stopped it).
+    pub id: SessionId,
+    /// The value `_start` returned (also given to the parent's `_child`).
+    pub start_result: Value,
+}
