@@ -235,7 +235,7 @@ impl Kernel {
     }
 
     /// Remove every alarm of the running session (posted events are not
-    /// touched) and return them in the order they were set (POE's
+    /// touched) and return them in the order they would have fired (POE's
     /// `alarm_remove_all`).
     pub fn alarm_remove_all(&self) -> Result<Vec<RemovedAlarm>> {
         let me = self.current()?;

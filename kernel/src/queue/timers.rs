@@ -165,8 +165,8 @@ impl TimerQueue {
         Some(())
     }
 
-    /// Remove every alarm of `owner` for which `pred` holds, in creation
-    /// order.
+    /// Remove every alarm of `owner` for which `pred` holds, in queue order
+    /// (due time, then creation).
     pub(crate) fn remove_owned(
         &mut self,
         owner: u64,
@@ -180,7 +180,10 @@ impl TimerQueue {
             .copied()
             .filter(|&k| pred(&self.timers[k as usize].event))
             .collect();
-        keys.sort_by_key(|&k| self.timers[k as usize].seq);
+        keys.sort_by(|&a, &b| {
+            let (a, b) = (&self.timers[a as usize], &self.timers[b as usize]);
+            a.due.total_cmp(&b.due).then(a.seq.cmp(&b.seq))
+        });
         keys.into_iter()
             .map(|k| self.remove_key(k as usize))
             .collect()
