@@ -1,0 +1,74 @@
+//! Thousands of alarms set, moved and removed at random still fire in
+//! (due time, creation) order.
+
+use poe_kernel::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn random_set_adjust_and_remove_keep_firing_order() {
+    let k = Kernel::builder().clock(ClockKind::Virtual).build().unwrap();
+    let fired: Rc<RefCell<Vec<(f64, i64)>>> = Rc::default();
+    let expected: Rc<RefCell<Vec<(f64, i64)>>> = Rc::default();
+    let (f, e) = (fired.clone(), expected.clone());
+    k.create(
+        Session::new(Rng(0x9e37_79b9_7f4a_7c15))
+            .state("_start", move |ctx| {
+                let base = ctx.now();
+                let mut live = Vec::new();
+                for seq in 0..5000i64 {
+                    // Coarse times so many alarms share a due time.
+                    let due = base + ctx.heap.below(100) as f64;
+                    let id = ctx.alarm_set("tick", due, (seq,)).unwrap();
+                    live.push((id, due, seq));
+                }
+                for _ in 0..3000 {
+                    let i = ctx.heap.below(live.len() as u64) as usize;
+                    let (id, due, seq) = live[i];
+                    if ctx.heap.below(2) == 0 {
+                        let delta = ctx.heap.below(50) as f64 - 25.0;
+                        let new_due = ctx.alarm_adjust(id, delta).unwrap();
+                        assert_eq!(new_due, due + delta);
+                        live[i] = (id, new_due, seq);
+                    } else {
+                        let removed = ctx.alarm_remove(id).unwrap();
+                        assert_eq!(removed.due, due);
+                        assert_eq!(removed.args, [Value::Int(seq)]);
+                        live.swap_remove(i);
+                    }
+                }
+                // Moving keeps creation order among equal due times.
+                let mut want: Vec<(f64, i64)> = live.iter().map(|&(_, d, s)| (d, s)).collect();
+                want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                *e.borrow_mut() = want.into_iter().map(|(d, s)| (d - base, s)).collect();
+                ctx.heap.0 = base.to_bits();
+            })
+            .state("tick", move |ctx| {
+                let base = f64::from_bits(ctx.heap.0);
+                f.borrow_mut()
+                    .push((ctx.now() - base, ctx.arg(0).as_i64().unwrap()));
+            }),
+    )
+    .unwrap();
+    k.run();
+    let fired = fired.borrow();
+    let expected = expected.borrow();
+    assert_eq!(fired.len(), expected.len());
+    let fired_seqs: Vec<i64> = fired.iter().map(|x| x.1).collect();
+    let expected_seqs: Vec<i64> = expected.iter().map(|x| x.1).collect();
+    assert_eq!(fired_seqs, expected_seqs);
+}
