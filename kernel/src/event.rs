@@ -2,7 +2,7 @@
 
 use crate::name::EventName;
 use crate::session::SessionId;
-use crate::value::Value;
+use crate::value::Args;
 use std::panic::Location;
 
 /// What produced an event; decides how it is dispatched and what happens
@@ -32,7 +32,7 @@ pub(crate) struct Event {
     pub dest: SessionId,
     pub source: SessionId,
     pub name: EventName,
-    pub args: Vec<Value>,
+    pub args: Args,
     pub kind: EventKind,
     /// The event the sender was handling when it created this one.
     pub caller_state: Option<EventName>,
@@ -47,7 +47,7 @@ impl Event {
         dest: SessionId,
         source: SessionId,
         name: EventName,
-        args: Vec<Value>,
+        args: Args,
     ) -> Event {
         Event {
             dest,

@@ -38,7 +38,7 @@ impl Target {
     fn args(&self, args: impl IntoArgs) -> (Value, Value) {
         (
             Value::List(self.context.clone()),
-            Value::List(args.into_args()),
+            Value::List(args.into_args().into_vec()),
         )
     }
 
@@ -153,7 +153,7 @@ impl Kernel {
         event: impl Into<EventName>,
         context: impl IntoArgs,
     ) -> Postback {
-        self.postback_for(session, event.into(), context.into_args())
+        self.postback_for(session, event.into(), context.into_args().into_vec())
     }
 
     /// A callback to any session (see [`crate::Ctx::callback`]).
@@ -163,7 +163,7 @@ impl Kernel {
         event: impl Into<EventName>,
         context: impl IntoArgs,
     ) -> Callback {
-        self.callback_for(session, event.into(), context.into_args())
+        self.callback_for(session, event.into(), context.into_args().into_vec())
     }
 
     pub(crate) fn postback_for(

@@ -16,7 +16,7 @@ mod verify;
 
 use crate::name::EventName;
 use crate::session::SessionId;
-use crate::value::Value;
+use crate::value::Args;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use std::io;
@@ -61,7 +61,7 @@ pub enum Trigger {
 pub(crate) struct Watch {
     pub session: SessionId,
     pub event: EventName,
-    pub args: Vec<Value>,
+    pub args: Args,
     pub trigger: Trigger,
 }
 
@@ -146,6 +146,8 @@ pub(crate) struct IoState {
     fds: Vec<Option<FdEntry>>,
     /// Descriptors with `ready` or `check` bits.
     pending: Vec<RawFd>,
+    /// Descriptors epoll refused (regular files), checked every timeslice.
+    unpollable: Vec<RawFd>,
     watch_total: usize,
 }
 
@@ -156,6 +158,7 @@ impl IoState {
             events: Events::with_capacity(1024),
             fds: Vec::new(),
             pending: Vec::new(),
+            unpollable: Vec::new(),
             watch_total: 0,
         })
     }
@@ -284,6 +287,9 @@ impl IoState {
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
                 entry.unpollable = true;
                 entry.interest = want;
+                if !self.unpollable.contains(&fd) {
+                    self.unpollable.push(fd);
+                }
             }
             Err(e) => return Err(e),
         }
@@ -291,6 +297,7 @@ impl IoState {
             let idx = fd as usize;
             self.fds[idx] = None;
             self.pending.retain(|&p| p != fd);
+            self.unpollable.retain(|&p| p != fd);
         }
         Ok(())
     }
@@ -382,6 +389,9 @@ impl IoState {
 
     /// One poll(2) over every descriptor with check bits.
     fn verify_carried(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() && self.unpollable.is_empty() {
+            return Ok(());
+        }
         let mut to_check = Vec::new();
         for &fd in &self.pending {
             if let Some(e) = self.entry(fd) {
@@ -392,11 +402,11 @@ impl IoState {
             }
         }
         // Unpollable descriptors are checked every timeslice.
-        for (idx, e) in self.fds.iter().enumerate() {
-            if let Some(e) = e.as_ref().filter(|e| e.unpollable && !e.listed) {
+        for &fd in &self.unpollable {
+            if let Some(e) = self.entry(fd).filter(|e| !e.listed) {
                 let bits = e.live_modes(false);
                 if bits != 0 {
-                    to_check.push((idx as RawFd, bits));
+                    to_check.push((fd, bits));
                 }
             }
         }
@@ -420,6 +430,9 @@ impl IoState {
     /// forget the rest of the pending list. Level modes being dispatched
     /// are carried (checked again next timeslice).
     pub(crate) fn take_ready(&mut self) -> Vec<(RawFd, u8)> {
+        if self.pending.is_empty() {
+            return Vec::new();
+        }
         let pending = std::mem::take(&mut self.pending);
         let mut out = Vec::with_capacity(pending.len());
         for fd in pending {

@@ -8,7 +8,7 @@ use crate::name::EventName;
 use crate::queue::timers::Expired;
 use crate::queue::AlarmId;
 use crate::session::SessionId;
-use crate::value::{IntoArgs, Value};
+use crate::value::{Args, IntoArgs, Value};
 use std::panic::Location;
 
 /// An alarm taken off the queue by `alarm_remove` or `alarm_remove_all`.
@@ -27,7 +27,7 @@ impl From<Expired> for RemovedAlarm {
         RemovedAlarm {
             name: e.event.name,
             due: e.due,
-            args: e.event.args,
+            args: e.event.args.into_vec(),
         }
     }
 }
@@ -55,7 +55,7 @@ impl Kernel {
         &self,
         name: EventName,
         due: f64,
-        args: Vec<Value>,
+        args: Args,
         caller: &'static Location<'static>,
     ) -> Result<AlarmId> {
         let me = self.current()?;

@@ -13,7 +13,7 @@ use crate::event::{Event, EventKind};
 use crate::name::EventName;
 use crate::session::body::{Body, Frame};
 use crate::session::SessionId;
-use crate::value::{IntoArgs, Value};
+use crate::value::{Args, IntoArgs, Value};
 use std::panic::Location;
 
 /// What to do when the destination's heap is in use up the stack.
@@ -25,7 +25,8 @@ pub(crate) enum IfBusy {
     Fail,
 }
 
-/// Restores the active session and puts the heap back, even on unwind.
+/// Restores the active session and puts the heap back: [`Restore::finish`]
+/// on the normal path, `Drop` when a handler panics.
 struct Restore<'k> {
     kernel: &'k Kernel,
     session: SessionId,
@@ -34,26 +35,42 @@ struct Restore<'k> {
     prev_event: Option<EventName>,
 }
 
-impl Drop for Restore<'_> {
-    fn drop(&mut self) {
+impl Restore<'_> {
+    /// Put everything back. Returns true if events or a stop waited for
+    /// this heap while it was out.
+    fn finish(mut self) -> bool {
+        self.restore()
+    }
+
+    fn restore(&mut self) -> bool {
         let inner = &self.kernel.inner;
         inner.active.set(self.prev_active);
         *inner.active_event.borrow_mut() = self.prev_event.take();
-        if let Some(body) = self.body.take() {
-            let orphan = {
-                let mut reg = inner.sessions.borrow_mut();
-                match reg.get_mut(self.session) {
-                    Some(slot) if slot.body.is_none() => {
-                        slot.body = Some(body);
-                        None
-                    }
-                    // The session was freed while its handler ran.
-                    _ => Some(body),
+        let Some(body) = self.body.take() else {
+            return false;
+        };
+        let (orphan, waiting) = {
+            let mut reg = inner.sessions.borrow_mut();
+            match reg.get_mut(self.session) {
+                Some(slot) if slot.body.is_none() => {
+                    slot.body = Some(body);
+                    (None, !slot.deferred.is_empty() || slot.stop_pending)
                 }
-            };
-            // Dropped outside the borrow: the heap's destructors (wheels)
-            // call back into the kernel.
-            drop(orphan);
+                // The session was freed while its handler ran.
+                _ => (Some(body), false),
+            }
+        };
+        // Dropped outside the borrow: the heap's destructors (wheels) call
+        // back into the kernel.
+        drop(orphan);
+        waiting
+    }
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        if self.body.is_some() {
+            self.restore();
         }
     }
 }
@@ -115,8 +132,9 @@ impl Kernel {
             .as_mut()
             .expect("body present during dispatch")
             .dispatch(self, ev);
-        drop(guard);
-        self.flush_deferred(dest);
+        if guard.finish() {
+            self.flush_deferred(dest);
+        }
         self.handled(result, dest, name, kind, if_busy, warn_unhandled)
     }
 
@@ -228,7 +246,7 @@ impl Kernel {
         &self,
         dest: SessionId,
         name: EventName,
-        args: Vec<Value>,
+        args: Args,
         caller: &'static Location<'static>,
     ) -> Result<Value> {
         let mut ev = Event::new(EventKind::Call, dest, self.inner.active.get(), name, args);

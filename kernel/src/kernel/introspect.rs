@@ -15,7 +15,7 @@ pub struct SessionInfo {
     pub aliases: Vec<String>,
     /// Its parent (the kernel for top-level sessions).
     pub parent: SessionId,
-    /// Its children, in the order they joined it.
+    /// Its children, in ID order.
     pub children: Vec<SessionId>,
     /// The Rust type of its heap.
     pub heap_type: &'static str,
@@ -59,7 +59,7 @@ impl Kernel {
                 id,
                 aliases,
                 parent: slot.parent,
-                children: slot.children.clone(),
+                children: slot.children.iter().copied().collect(),
                 heap_type: slot.heap_type,
                 pending_events: 0,
                 pending_alarms: 0,

@@ -8,7 +8,7 @@ use crate::error::{KernelError, Result};
 use crate::event::{Event, EventKind};
 use crate::session::body::{Frame, TypedBody};
 use crate::session::{Created, Dest, Session, SessionId};
-use crate::value::Value;
+use crate::value::{Args, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -98,7 +98,7 @@ impl Kernel {
             sid,
             sid,
             "_gc".into(),
-            Vec::new(),
+            Args::new(),
         ));
         Ok(Created {
             id: sid,
@@ -124,7 +124,10 @@ impl Kernel {
                 return;
             }
             slot.phase = Phase::Stopping;
-            (slot.parent, slot.children.clone())
+            (
+                slot.parent,
+                slot.children.iter().copied().collect::<Vec<_>>(),
+            )
         };
         log::trace!(target: "poe::gc", "stopping session {sid}");
         for child in children {
@@ -168,7 +171,7 @@ impl Kernel {
             let mut reg = self.inner.sessions.borrow_mut();
             let Some(slot) = reg.get(sid) else { return };
             let parent = slot.parent;
-            for child in slot.children.clone() {
+            for child in reg.children(sid) {
                 reg.reparent(child, parent);
             }
             let Some(slot) = reg.remove(sid) else { return };
@@ -219,6 +222,9 @@ impl Kernel {
     /// Stop every marked session that is still garbage, most recently
     /// marked first, until stops mark no more (§6.2).
     pub(super) fn gc_sweep(&self) {
+        if self.inner.sessions.borrow().marked.is_empty() {
+            return;
+        }
         loop {
             let next = {
                 let mut reg = self.inner.sessions.borrow_mut();

@@ -7,7 +7,7 @@ use crate::session::body::Body;
 use crate::session::states::ErasedStates;
 use crate::session::{SessionId, SessionOptions};
 use slab::Slab;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::os::fd::RawFd;
 use std::rc::Rc;
 
@@ -25,7 +25,9 @@ pub(crate) enum Phase {
 pub(crate) struct SessionSlot {
     pub id: SessionId,
     pub parent: SessionId,
-    pub children: Vec<SessionId>,
+    /// In ID order (which is creation order, except for adopted children);
+    /// a set so a parent of 100 000 children loses each in O(log n).
+    pub children: BTreeSet<SessionId>,
     pub aliases: Vec<String>,
     /// `refcount_increment` tags with a count above zero.
     pub extra_refs: Vec<(String, u32)>,
@@ -75,8 +77,8 @@ pub(crate) struct Registry {
     by_id: FxHashMap<u64, u32>,
     pub aliases: FxHashMap<String, SessionId>,
     next_id: u64,
-    /// The kernel's children: the top-level sessions, in creation order.
-    pub top_level: Vec<SessionId>,
+    /// The kernel's children: the top-level sessions, in ID order.
+    pub top_level: BTreeSet<SessionId>,
     /// Sessions whose reference count reached zero, most recent last.
     pub marked: Vec<SessionId>,
     /// Sum of extra references over all sessions (they keep the kernel busy).
@@ -127,7 +129,7 @@ impl Registry {
         entry.insert(SessionSlot {
             id: sid,
             parent,
-            children: Vec::new(),
+            children: BTreeSet::new(),
             aliases: Vec::new(),
             extra_refs: Vec::new(),
             to_me: 0,
@@ -145,7 +147,7 @@ impl Registry {
             stop_pending: false,
         });
         self.by_id.insert(sid.get(), sid.slot() as u32);
-        self.children_mut(parent).push(sid);
+        self.children_mut(parent).insert(sid);
         sid
     }
 
@@ -155,10 +157,7 @@ impl Registry {
         self.get(sid)?;
         self.by_id.remove(&sid.get());
         let slot = self.slots.remove(sid.slot());
-        let siblings = self.children_mut(slot.parent);
-        if let Some(pos) = siblings.iter().position(|&c| c == sid) {
-            siblings.remove(pos);
-        }
+        self.children_mut(slot.parent).remove(&sid);
         let parent = slot.parent;
         self.check(parent);
         Some(slot)
@@ -168,15 +167,17 @@ impl Registry {
         self.get(sid).map(|s| s.parent)
     }
 
-    pub(crate) fn children(&self, sid: SessionId) -> &[SessionId] {
-        if sid.is_kernel() {
-            &self.top_level
+    /// A session's children, in ID order.
+    pub(crate) fn children(&self, sid: SessionId) -> Vec<SessionId> {
+        let set = if sid.is_kernel() {
+            Some(&self.top_level)
         } else {
-            self.get(sid).map_or(&[], |s| &s.children)
-        }
+            self.get(sid).map(|s| &s.children)
+        };
+        set.map_or_else(Vec::new, |s| s.iter().copied().collect())
     }
 
-    fn children_mut(&mut self, sid: SessionId) -> &mut Vec<SessionId> {
+    fn children_mut(&mut self, sid: SessionId) -> &mut BTreeSet<SessionId> {
         if sid.is_kernel() {
             return &mut self.top_level;
         }
@@ -191,11 +192,8 @@ impl Registry {
         let Some(old) = self.parent_of(child) else {
             return;
         };
-        let siblings = self.children_mut(old);
-        if let Some(pos) = siblings.iter().position(|&c| c == child) {
-            siblings.remove(pos);
-        }
-        self.children_mut(new_parent).push(child);
+        self.children_mut(old).remove(&child);
+        self.children_mut(new_parent).insert(child);
         if let Some(s) = self.get_mut(child) {
             s.parent = new_parent;
         }
@@ -209,11 +207,11 @@ impl Registry {
         if !root.is_kernel() {
             out.push(root);
         }
-        out.extend_from_slice(self.children(root));
+        out.extend(self.children(root));
         let mut i = usize::from(!root.is_kernel());
         while i < out.len() {
             let kids = self.children(out[i]);
-            out.extend_from_slice(kids);
+            out.extend(kids);
             i += 1;
         }
         out

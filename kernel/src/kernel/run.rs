@@ -14,7 +14,7 @@ use super::dispatch::IfBusy;
 use super::Kernel;
 use crate::event::{Event, EventKind};
 use crate::io::Mode;
-use crate::value::Value;
+use crate::value::IntoArgs;
 use std::time::Duration;
 
 /// POE's longest sleep when nothing is scheduled.
@@ -75,15 +75,17 @@ impl Kernel {
         if let Err(e) = self.inner.io.borrow_mut().poll(timeout) {
             log::error!(target: "poe::kernel", "poll failed: {e}");
         }
+        // One clock read per timeslice: it stamps the posts made here and
+        // decides which alarms are due.
         self.inner.stamp.set(self.inner.clock.now());
         self.dispatch_io();
         self.gc_sweep();
 
         if self.inner.clock.is_virtual() {
             self.advance_virtual_clock();
+            self.inner.stamp.set(self.inner.clock.now());
         }
-        let now = self.inner.clock.now();
-        self.inner.stamp.set(now);
+        let now = self.inner.stamp.get();
         let limit = self.inner.queue.borrow().last_seq();
         loop {
             let next = self.inner.queue.borrow_mut().pop_next(now, limit);
@@ -152,10 +154,8 @@ impl Kernel {
                     if !self.inner.io.borrow().is_live(fd, mode, w.session) {
                         continue;
                     }
-                    let mut args = Vec::with_capacity(2 + w.args.len());
-                    args.push(Value::from(fd));
-                    args.push(Value::from(mode as i64));
-                    args.extend(w.args);
+                    let mut args = (fd, mode as i64).into_args();
+                    args.extend(w.args.into_vec());
                     let ev = Event::new(EventKind::Select, w.session, w.session, w.event, args);
                     let _ = self.deliver(ev, None, IfBusy::Defer);
                 }

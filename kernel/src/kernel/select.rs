@@ -9,7 +9,7 @@ use super::Kernel;
 use crate::error::Result;
 use crate::io::{Mode, Trigger, Watch};
 use crate::name::EventName;
-use crate::value::IntoArgs;
+use crate::value::{Args, IntoArgs};
 use std::os::fd::{AsRawFd, RawFd};
 
 impl Kernel {
@@ -18,7 +18,7 @@ impl Kernel {
         fd: RawFd,
         mode: Mode,
         event: EventName,
-        args: Vec<crate::Value>,
+        args: Args,
         trigger: Trigger,
     ) -> Result<()> {
         let me = self.current()?;

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::event::{Event, EventKind};
 use crate::name::EventName;
 use crate::session::{Dest, SessionId};
-use crate::value::{IntoArgs, Value};
+use crate::value::{Args, IntoArgs, Value};
 use std::panic::Location;
 
 impl Kernel {
@@ -65,7 +65,7 @@ impl Kernel {
         &self,
         target: SessionId,
         name: EventName,
-        args: Vec<Value>,
+        args: Args,
         caller: &'static Location<'static>,
     ) {
         let mut ev = Event::new(EventKind::Post, target, self.inner.active.get(), name, args);

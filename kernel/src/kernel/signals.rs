@@ -9,7 +9,7 @@ use crate::event::{Event, EventKind};
 use crate::fxhash::FxHashMap;
 use crate::name::EventName;
 use crate::session::{Dest, SessionId};
-use crate::value::{IntoArgs, Value};
+use crate::value::{Args, IntoArgs, Value};
 use std::panic::Location;
 
 /// How a signal affects the sessions it reaches.
@@ -39,7 +39,7 @@ impl SignalClass {
 struct SigWatch {
     session: SessionId,
     event: EventName,
-    args: Vec<Value>,
+    args: Args,
 }
 
 /// Signal watchers by signal name, in registration order.
@@ -139,8 +139,9 @@ impl Kernel {
     #[track_caller]
     pub fn signal(&self, dest: impl Into<Dest>, signal: &str, args: impl IntoArgs) -> Result<()> {
         let target = self.resolve(&dest.into())?;
-        let mut all = vec![Value::from(signal)];
-        all.extend(args.into_args());
+        let mut all = Args::new();
+        all.push(Value::from(signal));
+        all.extend(args.into_args().into_vec());
         let mut ev = Event::new(
             EventKind::Signal,
             target,
@@ -158,7 +159,7 @@ impl Kernel {
     /// descendant up to the target, then the stops its class calls for.
     pub(super) fn dispatch_signal(&self, ev: Event) {
         let target = ev.dest;
-        let mut args = ev.args;
+        let mut args = ev.args.into_vec();
         let signal = args.first().map(|v| v.to_string()).unwrap_or_default();
         if !target.is_kernel() && !self.inner.sessions.borrow().contains(target) {
             return;
@@ -179,10 +180,10 @@ impl Kernel {
             let Some(watch) = self.inner.signals.borrow().watcher(&signal, sid) else {
                 continue;
             };
-            let mut wargs = Vec::with_capacity(1 + rest.len() + watch.args.len());
+            let mut wargs = Args::new();
             wargs.push(Value::from(signal.as_str()));
             wargs.extend(rest.iter().cloned());
-            wargs.extend(watch.args);
+            wargs.extend(watch.args.into_vec());
             let ev = Event::new(
                 EventKind::SignalWatcher,
                 sid,
@@ -220,8 +221,11 @@ impl Kernel {
     /// §6.3: idle when sessions exist but nothing can happen — no events,
     /// no descriptors, no extra references, no child processes awaited.
     pub(super) fn is_idle(&self) -> bool {
+        if !self.nothing_to_do() {
+            return false;
+        }
         let reg = self.inner.sessions.borrow();
-        reg.len() > 0 && reg.extra_ref_total == 0 && reg.pid_total == 0 && self.nothing_to_do()
+        reg.len() > 0 && reg.extra_ref_total == 0 && reg.pid_total == 0
     }
 
     /// Queue IDLE to the kernel (broadcast to every session).

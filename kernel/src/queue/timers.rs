@@ -271,7 +271,13 @@ mod tests {
 
     fn ev(owner: u64, name: &'static str) -> Event {
         let s = SessionId::new(owner, 0);
-        Event::new(EventKind::Alarm, s, s, name.into(), Vec::new())
+        Event::new(
+            EventKind::Alarm,
+            s,
+            s,
+            name.into(),
+            crate::value::Args::new(),
+        )
     }
 
     fn drain(q: &mut TimerQueue) -> Vec<String> {

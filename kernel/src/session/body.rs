@@ -11,7 +11,7 @@ use super::{Ctx, SessionId};
 use crate::event::Event;
 use crate::kernel::Kernel;
 use crate::name::EventName;
-use crate::value::Value;
+use crate::value::{IntoArgs, Value};
 use std::rc::Rc;
 
 /// Something that can run a session's handler for an event: a heap owned by
@@ -84,8 +84,12 @@ pub(crate) fn invoke<H: 'static>(
         let table = states.borrow();
         if let Some(h) = table.get(&ev.name) {
             (h.clone(), ev.name, ev.args)
-        } else if let Some(h) = table.get("_default") {
-            let args = vec![Value::from(ev.name.as_str()), Value::List(ev.args)];
+        } else if let Some(h) = table.get(&DEFAULT) {
+            let args = (
+                Value::from(ev.name.as_str()),
+                Value::List(ev.args.into_vec()),
+            )
+                .into_args();
             (h.clone(), DEFAULT, args)
         } else {
             return None;

@@ -8,7 +8,7 @@ use crate::event::{Event, EventKind};
 use crate::kernel::Kernel;
 use crate::name::EventName;
 use crate::postback::{Callback, Postback};
-use crate::value::{IntoArgs, Value};
+use crate::value::{Args, IntoArgs, Value};
 use std::ops::Deref;
 use std::panic::Location;
 
@@ -46,7 +46,7 @@ pub struct Ctx<'a, H: 'static> {
     /// The session's heap.
     pub heap: &'a mut H,
     /// The event's arguments (`ARG0`, `ARG1`, ...). Take values out freely.
-    pub args: Vec<Value>,
+    pub args: Args,
     pub(crate) kernel: &'a Kernel,
     pub(crate) states: &'a SharedStates<H>,
     pub(crate) session: SessionId,
@@ -107,7 +107,7 @@ impl<'a, H: 'static> Ctx<'a, H> {
 
     /// Move argument `i` out, leaving `Undef` (`Undef` when absent).
     pub fn take_arg(&mut self, i: usize) -> Value {
-        self.args.get_mut(i).map(Value::take).unwrap_or_default()
+        self.args.take(i)
     }
 
     fn lent(&mut self) -> Lent<'_, H> {
@@ -235,13 +235,13 @@ impl<'a, H: 'static> Ctx<'a, H> {
     /// list given to the call. Keeps the session alive while it exists.
     pub fn postback(&self, event: impl Into<EventName>, context: impl IntoArgs) -> Postback {
         self.kernel
-            .postback_for(self.session, event.into(), context.into_args())
+            .postback_for(self.session, event.into(), context.into_args().into_vec())
     }
 
     /// A callback to this session (POE::Session's `callback`): like a
     /// postback, but calls synchronously and returns the handler's value.
     pub fn callback(&self, event: impl Into<EventName>, context: impl IntoArgs) -> Callback {
         self.kernel
-            .callback_for(self.session, event.into(), context.into_args())
+            .callback_for(self.session, event.into(), context.into_args().into_vec())
     }
 }

@@ -9,7 +9,7 @@ pub use ctx::Ctx;
 pub use id::{Dest, SessionId};
 
 use crate::name::EventName;
-use crate::value::{IntoArgs, Value};
+use crate::value::{Args, IntoArgs, Value};
 use states::{handler, StateTable};
 use std::rc::Rc;
 
@@ -45,7 +45,7 @@ use std::rc::Rc;
 pub struct Session<H: 'static> {
     pub(crate) heap: H,
     pub(crate) states: StateTable<H>,
-    pub(crate) args: Vec<Value>,
+    pub(crate) args: Args,
     pub(crate) options: SessionOptions,
 }
 
@@ -65,7 +65,7 @@ impl<H: 'static> Session<H> {
         Session {
             heap,
             states: StateTable::default(),
-            args: Vec::new(),
+            args: Args::new(),
             options: SessionOptions::default(),
         }
     }

@@ -35,7 +35,7 @@ impl<H: 'static> Default for StateTable<H> {
 }
 
 impl<H: 'static> StateTable<H> {
-    pub(crate) fn get(&self, name: &str) -> Option<&Handler<H>> {
+    pub(crate) fn get(&self, name: &EventName) -> Option<&Handler<H>> {
         self.map.get(name)
     }
 

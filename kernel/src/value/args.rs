@@ -1,35 +1,144 @@
-//! [`IntoArgs`]: what may be passed as an event's argument list.
+//! [`Args`], an event's argument list, and [`IntoArgs`], what may become one.
 
 use super::Value;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+/// An event's arguments (`ARG0`, `ARG1`, ...). It dereferences to a slice,
+/// so `args[0]`, `args.iter()` and `&args[1..]` work as on a `Vec`.
+///
+/// (A `Vec` underneath: an inline small-vector was measured and lost — it
+/// makes every queued event larger to move and to drop, which costs more
+/// than the allocation it saves.)
+///
+/// ```
+/// use poe_kernel::{Args, Value};
+/// let mut a = Args::from(vec![Value::from(1)]);
+/// a.push(Value::from("two"));
+/// assert_eq!(a.len(), 2);
+/// assert_eq!(a[1].as_str(), Some("two"));
+/// assert_eq!(a.into_vec(), vec![Value::from(1), Value::from("two")]);
+/// ```
+#[derive(Clone, Default)]
+pub struct Args(Vec<Value>);
+
+impl Args {
+    /// No arguments.
+    pub const fn new() -> Args {
+        Args(Vec::new())
+    }
+
+    /// Append an argument.
+    pub fn push(&mut self, v: Value) {
+        self.0.push(v)
+    }
+
+    /// The arguments as a `Vec`.
+    pub fn into_vec(self) -> Vec<Value> {
+        self.0
+    }
+
+    /// Move argument `i` out, leaving `Undef` (`Undef` when absent).
+    pub fn take(&mut self, i: usize) -> Value {
+        self.0.get_mut(i).map(Value::take).unwrap_or_default()
+    }
+}
+
+impl Deref for Args {
+    type Target = [Value];
+    fn deref(&self) -> &[Value] {
+        &self.0
+    }
+}
+
+impl DerefMut for Args {
+    fn deref_mut(&mut self) -> &mut [Value] {
+        &mut self.0
+    }
+}
+
+impl From<Vec<Value>> for Args {
+    fn from(vec: Vec<Value>) -> Args {
+        Args(vec)
+    }
+}
+
+impl From<Args> for Vec<Value> {
+    fn from(a: Args) -> Vec<Value> {
+        a.into_vec()
+    }
+}
+
+impl FromIterator<Value> for Args {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Args {
+        Args(iter.into_iter().collect())
+    }
+}
+
+impl Extend<Value> for Args {
+    fn extend<I: IntoIterator<Item = Value>>(&mut self, iter: I) {
+        self.0.extend(iter)
+    }
+}
+
+impl PartialEq for Args {
+    fn eq(&self, other: &Args) -> bool {
+        **self == **other
+    }
+}
+
+impl<const N: usize> PartialEq<[Value; N]> for Args {
+    fn eq(&self, other: &[Value; N]) -> bool {
+        **self == other[..]
+    }
+}
+
+impl PartialEq<Vec<Value>> for Args {
+    fn eq(&self, other: &Vec<Value>) -> bool {
+        **self == other[..]
+    }
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
 
 /// Anything usable as an event's argument list: `()`, a tuple of values, an
-/// array, or a `Vec<Value>`.
+/// array, a `Vec<Value>` or [`Args`].
 ///
 /// ```
 /// use poe_kernel::{IntoArgs, Value};
 /// assert!(().into_args().is_empty());
-/// assert_eq!((1, "two").into_args(), vec![Value::from(1), Value::from("two")]);
+/// assert_eq!((1, "two").into_args(), [Value::from(1), Value::from("two")]);
 /// assert_eq!([1, 2, 3].into_args().len(), 3);
 /// ```
 pub trait IntoArgs {
-    /// Build the argument vector.
-    fn into_args(self) -> Vec<Value>;
+    /// Build the argument list.
+    fn into_args(self) -> Args;
 }
 
-impl IntoArgs for Vec<Value> {
-    fn into_args(self) -> Vec<Value> {
+impl IntoArgs for Args {
+    fn into_args(self) -> Args {
         self
     }
 }
 
+impl IntoArgs for Vec<Value> {
+    fn into_args(self) -> Args {
+        Args::from(self)
+    }
+}
+
 impl IntoArgs for () {
-    fn into_args(self) -> Vec<Value> {
-        Vec::new()
+    fn into_args(self) -> Args {
+        Args::new()
     }
 }
 
 impl<T: Into<Value>, const N: usize> IntoArgs for [T; N] {
-    fn into_args(self) -> Vec<Value> {
+    fn into_args(self) -> Args {
         self.into_iter().map(Into::into).collect()
     }
 }
@@ -38,9 +147,9 @@ macro_rules! tuple_args {
     ($($name:ident)+) => {
         impl<$($name: Into<Value>),+> IntoArgs for ($($name,)+) {
             #[allow(non_snake_case)]
-            fn into_args(self) -> Vec<Value> {
+            fn into_args(self) -> Args {
                 let ($($name,)+) = self;
-                vec![$($name.into()),+]
+                Args::from(vec![$($name.into()),+])
             }
         }
     };
@@ -53,3 +162,25 @@ tuple_args!(A B C D E);
 tuple_args!(A B C D E F);
 tuple_args!(A B C D E F G);
 tuple_args!(A B C D E F G I);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_push_and_take_in_order() {
+        let mut a = (1, 2).into_args();
+        a.push(Value::from(3));
+        a.push(Value::from(4));
+        assert_eq!(a, [1, 2, 3, 4].map(Value::from));
+        assert_eq!(a.take(0), Value::from(1));
+        assert_eq!(a[0], Value::Undef);
+        assert_eq!(a.take(9), Value::Undef);
+    }
+
+    #[test]
+    fn into_vec_keeps_only_the_used_slots() {
+        assert_eq!(("x",).into_args().into_vec(), vec![Value::from("x")]);
+        assert!(Args::new().into_vec().is_empty());
+    }
+}

@@ -9,7 +9,7 @@ mod convert;
 mod local;
 mod small;
 
-pub use args::IntoArgs;
+pub use args::{Args, IntoArgs};
 pub use convert::ValueError;
 pub use local::Local;
 pub use small::{Bytes, Text, INLINE_CAPACITY};

@@ -1,0 +1,91 @@
+#!/usr/bin/perl
+# Perl POE 1.370 side of `cargo bench --bench kernel`: the same workloads as
+# benches/kernel.rs, printing the same `bench=... impl=perl-poe ...` lines.
+# Usage: perl kernel.pl <bench> <count>
+use strict;
+use warnings;
+use Time::HiRes qw(time);
+use POE;
+
+my ($bench, $n) = @ARGV;
+die "usage: $0 yield|call|post_ring|alarms|session_churn COUNT\n" unless $bench && $n;
+
+sub cpu { my @t = times; return $t[0] + $t[1] }
+sub report { printf "bench=%s impl=perl-poe metric=%s value=%.0f\n", @_ }
+
+if ($bench eq 'yield') {
+    my ($left, $t0) = ($n);
+    POE::Session->create(inline_states => {
+        _start => sub { $t0 = time; $_[KERNEL]->yield('e') },
+        e => sub { $_[KERNEL]->yield('e') if --$left > 0 },
+    });
+    POE::Kernel->run;
+    report('yield', 'events_per_s', $n / (time - $t0));
+}
+elsif ($bench eq 'call') {
+    POE::Session->create(inline_states => {
+        _start => sub { $_[KERNEL]->alias_set('callee') },
+        c => sub { return $_[ARG0] + 1 },
+        done => sub { $_[KERNEL]->alias_remove('callee') },
+    });
+    my $t;
+    POE::Session->create(inline_states => {
+        _start => sub {
+            my $k = $_[KERNEL];
+            my $t0 = time;
+            my $x = 0;
+            $x = $k->call(callee => 'c', $x) for 1 .. $n;
+            $t = time - $t0;
+            $k->post(callee => 'done');
+        },
+    });
+    POE::Kernel->run;
+    report('call', 'calls_per_s', $n / $t);
+}
+elsif ($bench eq 'post_ring') {
+    my $ring = 10;
+    my ($left, $t0) = ($n);
+    for my $i (0 .. $ring - 1) {
+        POE::Session->create(inline_states => {
+            _start => sub { $_[KERNEL]->alias_set("r$i") },
+            hop => sub {
+                if (--$left > 0) { $_[KERNEL]->post('r' . (($i + 1) % $ring) => 'hop') }
+                else { $_[KERNEL]->post("r$_" => 'quit') for 0 .. $ring - 1 }
+            },
+            quit => sub { $_[KERNEL]->alias_remove("r$i") },
+        });
+    }
+    $t0 = time;
+    $poe_kernel->post(r0 => 'hop');
+    POE::Kernel->run;
+    report('post_ring', 'events_per_s', $n / (time - $t0));
+}
+elsif ($bench eq 'alarms') {
+    my ($c0, $fired) = (0, 0);
+    srand(42);
+    POE::Session->create(inline_states => {
+        _start => sub {
+            my $k = $_[KERNEL];
+            $c0 = cpu();
+            my $base = time;
+            my @ids = map { $k->alarm_set(a => $base + rand()) } 1 .. $n;
+            for my $i (0 .. $#ids) { $k->alarm_remove($ids[$i]) if $i % 2 }
+        },
+        a => sub { $fired++ },
+    });
+    POE::Kernel->run;
+    report('alarms', 'alarms_per_cpu_s', $n / (cpu() - $c0));
+}
+elsif ($bench eq 'session_churn') {
+    my $t0 = time;
+    POE::Session->create(inline_states => {
+        _start => sub {
+            for (1 .. $n) {
+                POE::Session->create(inline_states => { _start => sub {}, _stop => sub {} });
+            }
+        },
+    });
+    POE::Kernel->run;
+    report('session_churn', 'sessions_per_s', $n / (time - $t0));
+}
+else { die "unknown bench $bench\n" }
