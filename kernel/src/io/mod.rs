@@ -343,18 +343,19 @@ impl IoState {
     /// Confirm carried descriptors, then wait up to `timeout` for new
     /// readiness (not at all if something is already ready).
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if self.watch_total == 0 && self.pending.is_empty() {
+            // Nothing to watch: this is only a wait for the next alarm.
+            if let Some(t) = timeout.filter(|t| !t.is_zero()) {
+                std::thread::sleep(t);
+            }
+            return Ok(());
+        }
         self.verify_carried()?;
         let timeout = if self.has_ready() {
             Some(Duration::ZERO)
         } else {
             timeout
         };
-        if self.watch_total == 0 {
-            if let Some(t) = timeout.filter(|t| !t.is_zero()) {
-                std::thread::sleep(t);
-            }
-            return Ok(());
-        }
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),

@@ -131,7 +131,11 @@ impl<'a, H: 'static> Ctx<'a, H> {
         args: impl IntoArgs,
     ) -> Result<Value> {
         let caller = Location::caller();
-        let dest = self.kernel.resolve(&dest.into())?;
+        // A handle needs no lookup here: `deliver` checks it is alive.
+        let dest = match dest.into() {
+            Dest::Session(s) => s,
+            other => self.kernel.resolve(&other)?,
+        };
         if dest != self.session {
             return self
                 .kernel
