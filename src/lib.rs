@@ -11,6 +11,8 @@
 //! kernel.run();
 //! ```
 
+#![deny(missing_docs)]
+
 pub use poe_components as components;
 pub use poe_filters as filters;
 pub use poe_kernel as kernel;

@@ -254,7 +254,7 @@ fn kernel_stop_stops_everyone_deepest_first_and_run_returns() {
                 }
             })
     };
-    let node2 = node.clone();
+    let node2 = node;
     let l_child = l.clone();
     k.create(node("top", l.clone()).state("spawn", move |ctx| {
         ctx.create(node2("child", l_child.clone()).state("halt", |ctx| {

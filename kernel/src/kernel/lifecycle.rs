@@ -31,7 +31,7 @@ impl Kernel {
     pub(crate) fn create_with<H: 'static>(
         &self,
         session: Session<H>,
-        mut frame: Option<&mut Frame<'_>>,
+        frame: Option<&mut Frame<'_>>,
     ) -> Result<Created> {
         if !session.states.contains("_start") {
             log::warn!(target: "poe::session", "discarding session: it has no '_start' state");
@@ -83,13 +83,7 @@ impl Kernel {
                 Value::from(sid),
                 start_result.clone(),
             );
-            self.lifecycle(
-                parent,
-                SessionId::KERNEL,
-                "_child",
-                args,
-                frame.as_deref_mut(),
-            );
+            self.lifecycle(parent, SessionId::KERNEL, "_child", args, frame);
         }
         // The GC marker: holds the session until what was queued before it
         // has run, then lets the collector look at it.
@@ -154,13 +148,7 @@ impl Kernel {
         let stop_result = self.lifecycle(sid, sender, "_stop", (), frame.as_deref_mut());
         if !parent.is_kernel() {
             let args = (Value::from("lose"), Value::from(sid), stop_result);
-            self.lifecycle(
-                parent,
-                SessionId::KERNEL,
-                "_child",
-                args,
-                frame.as_deref_mut(),
-            );
+            self.lifecycle(parent, SessionId::KERNEL, "_child", args, frame);
         }
         self.free_session(sid);
     }
@@ -294,7 +282,7 @@ impl Kernel {
             );
         }
         let args = (Value::from(parent), Value::from(SessionId::KERNEL));
-        self.lifecycle(me, SessionId::KERNEL, "_parent", args, frame.as_deref_mut());
+        self.lifecycle(me, SessionId::KERNEL, "_parent", args, frame);
         self.inner
             .sessions
             .borrow_mut()
@@ -325,13 +313,7 @@ impl Kernel {
         let args = (Value::from("lose"), Value::from(child), Value::Undef);
         self.lifecycle(me, SessionId::KERNEL, "_child", args, frame.as_deref_mut());
         let args = (Value::from(me), Value::from(SessionId::KERNEL));
-        self.lifecycle(
-            child,
-            SessionId::KERNEL,
-            "_parent",
-            args,
-            frame.as_deref_mut(),
-        );
+        self.lifecycle(child, SessionId::KERNEL, "_parent", args, frame);
         self.inner
             .sessions
             .borrow_mut()
