@@ -1,6 +1,9 @@
 //! What keeps a session alive, when `_stop` comes, and that nothing is
 //! left behind.
 
+mod common;
+
+use common::pump;
 use poe_kernel::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -79,22 +82,6 @@ fn watching_signals_alone_does_not_keep_a_session_alive() {
     k.run_one_timeslice();
     assert_eq!(*log.borrow(), ["stopped"]);
     assert!(k.watched_signals().is_empty());
-}
-
-/// A session that yields to itself `n` times, so each timeslice has work
-/// and `run_one_timeslice` never waits.
-fn pump(k: &Kernel, n: u32) {
-    k.create(
-        Session::new(n)
-            .state("_start", |ctx| ctx.yield_("pump", ()))
-            .state("pump", |ctx| {
-                *ctx.heap -= 1;
-                if *ctx.heap > 0 {
-                    ctx.yield_("pump", ());
-                }
-            }),
-    )
-    .unwrap();
 }
 
 #[test]

@@ -5,6 +5,9 @@
 //! found no descriptor ready, so "no more events came" is checked without
 //! sleeping.
 
+mod common;
+
+use common::pump;
 use poe_kernel::*;
 use std::cell::RefCell;
 use std::io::{Read, Write};
@@ -17,22 +20,6 @@ fn vkernel() -> Kernel {
 }
 
 type Log = Rc<RefCell<Vec<String>>>;
-
-/// A session that yields to itself `n` times, so each timeslice has work
-/// and `run_one_timeslice` never waits.
-fn pump(k: &Kernel, n: u32) {
-    k.create(
-        Session::new(n)
-            .state("_start", |ctx| ctx.yield_("pump", ()))
-            .state("pump", |ctx| {
-                *ctx.heap -= 1;
-                if *ctx.heap > 0 {
-                    ctx.yield_("pump", ());
-                }
-            }),
-    )
-    .unwrap();
-}
 
 #[test]
 fn select_read_on_a_pipe_passes_fd_mode_and_extra_args() {

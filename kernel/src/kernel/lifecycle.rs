@@ -259,7 +259,7 @@ impl Kernel {
         self.detach_myself_with(None)
     }
 
-    pub(crate) fn detach_myself_with(&self, mut frame: Option<&mut Frame<'_>>) -> Result<()> {
+    pub(crate) fn detach_myself_with(&self, frame: Option<&mut Frame<'_>>) -> Result<()> {
         let me = self.current()?;
         let (parent, starting) = {
             let reg = self.inner.sessions.borrow();
@@ -271,22 +271,9 @@ impl Kernel {
                 "the session's parent already is the kernel",
             ));
         }
-        if !starting {
-            let args = (Value::from("lose"), Value::from(me), Value::Undef);
-            self.lifecycle(
-                parent,
-                SessionId::KERNEL,
-                "_child",
-                args,
-                frame.as_deref_mut(),
-            );
-        }
-        let args = (Value::from(parent), Value::from(SessionId::KERNEL));
-        self.lifecycle(me, SessionId::KERNEL, "_parent", args, frame);
-        self.inner
-            .sessions
-            .borrow_mut()
-            .reparent(me, SessionId::KERNEL);
+        // A session detaching inside its own _start was never announced to
+        // its parent (the parent's _child(create) comes after _start).
+        self.hand_to_kernel(me, parent, !starting, frame);
         Ok(())
     }
 
@@ -299,7 +286,7 @@ impl Kernel {
     pub(crate) fn detach_child_with(
         &self,
         child: &Dest,
-        mut frame: Option<&mut Frame<'_>>,
+        frame: Option<&mut Frame<'_>>,
     ) -> Result<()> {
         let child = self.resolve_session(child)?;
         let me = self
@@ -310,14 +297,27 @@ impl Kernel {
                 "not a child of the current session",
             ));
         }
-        let args = (Value::from("lose"), Value::from(child), Value::Undef);
-        self.lifecycle(me, SessionId::KERNEL, "_child", args, frame.as_deref_mut());
-        let args = (Value::from(me), Value::from(SessionId::KERNEL));
-        self.lifecycle(child, SessionId::KERNEL, "_parent", args, frame);
-        self.inner
-            .sessions
-            .borrow_mut()
-            .reparent(child, SessionId::KERNEL);
+        self.hand_to_kernel(child, me, true, frame);
         Ok(())
+    }
+
+    /// Move `child` from `parent` to the kernel: `_child('lose', child)` to
+    /// the parent (if `tell_parent`), then `_parent(parent, kernel)` to the
+    /// child, then the move (§5.4).
+    fn hand_to_kernel(
+        &self,
+        child: SessionId,
+        parent: SessionId,
+        tell_parent: bool,
+        mut frame: Option<&mut Frame<'_>>,
+    ) {
+        let kernel = SessionId::KERNEL;
+        if tell_parent {
+            let args = (Value::from("lose"), Value::from(child), Value::Undef);
+            self.lifecycle(parent, kernel, "_child", args, frame.as_deref_mut());
+        }
+        let args = (Value::from(parent), Value::from(kernel));
+        self.lifecycle(child, kernel, "_parent", args, frame);
+        self.inner.sessions.borrow_mut().reparent(child, kernel);
     }
 }

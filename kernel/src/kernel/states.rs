@@ -5,17 +5,14 @@
 //! happen anywhere; these calls reach the table without the heap.
 
 use super::Kernel;
+use crate::session::states::ErasedStates;
 use crate::session::SessionId;
+use std::rc::Rc;
 
 impl Kernel {
     /// Remove state `name` from `session`. Returns whether it existed.
     pub fn remove_state(&self, session: SessionId, name: &str) -> bool {
-        let table = self
-            .inner
-            .sessions
-            .borrow()
-            .get(session)
-            .map(|s| s.states.clone());
+        let table = self.states_of(session);
         let removed = table.is_some_and(|t| t.remove_state(name));
         if removed {
             log::trace!(target: "poe::session", "session {session} state '{name}' removed");
@@ -25,12 +22,12 @@ impl Kernel {
 
     /// True if `session` exists and has a handler for `name`.
     pub fn has_state(&self, session: SessionId, name: &str) -> bool {
-        let table = self
-            .inner
-            .sessions
-            .borrow()
-            .get(session)
-            .map(|s| s.states.clone());
-        table.is_some_and(|t| t.has_state(name))
+        self.states_of(session).is_some_and(|t| t.has_state(name))
+    }
+
+    /// The session's state table, shared (used with no borrow held).
+    fn states_of(&self, session: SessionId) -> Option<Rc<dyn ErasedStates>> {
+        let reg = self.inner.sessions.borrow();
+        reg.get(session).map(|s| s.states.clone())
     }
 }
