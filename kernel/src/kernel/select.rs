@@ -9,6 +9,7 @@ use super::Kernel;
 use crate::error::Result;
 use crate::io::{Mode, Trigger, Watch};
 use crate::name::EventName;
+use crate::session::SessionId;
 use crate::value::{Args, IntoArgs};
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -40,16 +41,20 @@ impl Kernel {
 
     fn unwatch(&self, fd: RawFd, mode: Mode) -> Result<()> {
         let me = self.current()?;
-        let change = self.inner.io.borrow_mut().remove(fd, mode, me);
-        log::trace!(target: "poe::select", "session {me} stops watching fd {fd} {mode:?}");
+        self.unwatch_for(me, fd, mode);
+        Ok(())
+    }
+
+    fn unwatch_for(&self, session: SessionId, fd: RawFd, mode: Mode) {
+        let change = self.inner.io.borrow_mut().remove(fd, mode, session);
+        log::trace!(target: "poe::select", "session {session} stops watching fd {fd} {mode:?}");
         if change.is_some_and(|c| c.fd_refcount_changed) {
             let mut reg = self.inner.sessions.borrow_mut();
-            if let Some(slot) = reg.get_mut(me) {
+            if let Some(slot) = reg.get_mut(session) {
                 slot.fds.retain(|&f| f != fd);
             }
-            reg.check(me);
+            reg.check(session);
         }
-        Ok(())
     }
 
     /// Watch `fd` for readability (POE's `select_read`): `event` fires every
@@ -185,6 +190,13 @@ impl Kernel {
     /// Stop the running session's watch on `fd` in `mode`.
     pub fn select_remove(&self, fd: &impl AsRawFd, mode: Mode) -> Result<()> {
         self.unwatch(fd.as_raw_fd(), mode)
+    }
+
+    /// Remove `session`'s watch on `fd` in `mode`, whichever session is
+    /// running. For owners of a watch that may be dropped outside their
+    /// session's handlers (wheels). A missing watch is not an error.
+    pub fn select_remove_for(&self, session: SessionId, fd: &impl AsRawFd, mode: Mode) {
+        self.unwatch_for(session, fd.as_raw_fd(), mode);
     }
 
     /// An edge-triggered handler stopped before `WouldBlock`: dispatch it

@@ -1,0 +1,5 @@
+//! Drivers: the part of a wheel that moves bytes (POE::Driver::*).
+
+mod sysrw;
+
+pub use sysrw::{ReadOutcome, SysRw};

@@ -1,0 +1,81 @@
+//! [`WheelError`]: bad wheel construction (where POE croaks), and the
+//! `(operation, errno, message)` triple wheel error events carry.
+
+use poe_kernel::KernelError;
+use std::fmt;
+use std::io;
+
+/// A wheel could not be built: a required parameter is missing, two
+/// conflict, or the kernel refused a registration. POE croaks in these
+/// cases; here `build` returns the error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WheelError {
+    /// A required parameter was not given.
+    Missing(&'static str),
+    /// Parameters that cannot be used together, or a value out of range.
+    Invalid(String),
+    /// The kernel refused (for example: not called from a session).
+    Kernel(KernelError),
+    /// The operating system refused.
+    Io(io::Error),
+}
+
+impl fmt::Display for WheelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WheelError::Missing(what) => write!(f, "{what} is required"),
+            WheelError::Invalid(why) => f.write_str(why),
+            WheelError::Kernel(e) => write!(f, "kernel: {e}"),
+            WheelError::Io(e) => write!(f, "i/o: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for WheelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WheelError::Kernel(e) => Some(e),
+            WheelError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<KernelError> for WheelError {
+    fn from(e: KernelError) -> WheelError {
+        WheelError::Kernel(e)
+    }
+}
+
+impl From<io::Error> for WheelError {
+    fn from(e: io::Error) -> WheelError {
+        WheelError::Io(e)
+    }
+}
+
+/// The text of an errno value, as Perl's `$!` prints it ("Connection
+/// refused"), without Rust's " (os error N)" suffix.
+pub fn errno_text(errno: i32) -> String {
+    let full = io::Error::from_raw_os_error(errno).to_string();
+    match full.rfind(" (os error ") {
+        Some(cut) => full[..cut].to_owned(),
+        None => full,
+    }
+}
+
+/// The errno of an I/O error (0 when it has none).
+pub fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_text_is_perls() {
+        assert_eq!(errno_text(libc::ECONNREFUSED), "Connection refused");
+        assert_eq!(errno_text(libc::EADDRINUSE), "Address already in use");
+    }
+}

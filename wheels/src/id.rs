@@ -1,0 +1,49 @@
+//! [`WheelId`]: every wheel's number, from one process-wide counter.
+
+use poe_kernel::Value;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+/// A wheel's ID: 1, 2, 3, ... across every wheel type, never handed out
+/// twice in one process (POE's `$wheel->ID`). Wheel events carry it as
+/// their last argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WheelId(u64);
+
+impl WheelId {
+    pub(crate) fn next() -> WheelId {
+        WheelId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for WheelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl From<WheelId> for Value {
+    fn from(id: WheelId) -> Value {
+        Value::from(id.0)
+    }
+}
+
+impl PartialEq<Value> for WheelId {
+    /// Compare with the ID argument of a wheel event.
+    fn eq(&self, v: &Value) -> bool {
+        v.as_i64() == Some(self.0 as i64)
+    }
+}
+
+/// The name of a wheel's hidden state, as POE names it:
+/// `POE::Wheel::ReadWrite(3) -> select read`.
+pub(crate) fn hidden_state(kind: &str, id: WheelId, what: &str) -> String {
+    format!("POE::Wheel::{kind}({id}) -> {what}")
+}
