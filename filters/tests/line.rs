@@ -79,18 +79,27 @@ fn literal_may_be_several_octets_split_across_reads() {
 
 #[test]
 fn literal_must_not_be_empty() {
-    assert_eq!(
-        Line::literal("").unwrap_err(),
-        ConfigError::EmptyLiteral
-    );
+    assert_eq!(Line::literal("").unwrap_err(), ConfigError::EmptyLiteral);
 }
 
 #[test]
 fn literal_excludes_every_other_terminator_parameter() {
-    assert!(Line::builder().literal("x").input_literal("y").build().is_err());
+    assert!(Line::builder()
+        .literal("x")
+        .input_literal("y")
+        .build()
+        .is_err());
     assert!(Line::builder().literal("x").autodetect().build().is_err());
-    assert!(Line::builder().literal("x").input_regexp("y").build().is_err());
-    assert!(Line::builder().literal("x").output_literal("y").build().is_err());
+    assert!(Line::builder()
+        .literal("x")
+        .input_regexp("y")
+        .build()
+        .is_err());
+    assert!(Line::builder()
+        .literal("x")
+        .output_literal("y")
+        .build()
+        .is_err());
 }
 
 #[test]
@@ -99,7 +108,11 @@ fn input_literal_excludes_input_regexp() {
         Line::builder().input_literal("x").input_regexp("y").build(),
         Err(ConfigError::Conflict(..))
     ));
-    assert!(Line::builder().autodetect().input_regexp("y").build().is_err());
+    assert!(Line::builder()
+        .autodetect()
+        .input_regexp("y")
+        .build()
+        .is_err());
 }
 
 #[test]
@@ -218,7 +231,11 @@ fn max_length_and_max_buffer_must_be_positive_and_ordered() {
         Line::builder().max_length(10).max_buffer(9).build(),
         Err(ConfigError::BufferTooSmall { .. })
     ));
-    assert!(Line::builder().max_length(10).max_buffer(10).build().is_ok());
+    assert!(Line::builder()
+        .max_length(10)
+        .max_buffer(10)
+        .build()
+        .is_ok());
 }
 
 #[test]
@@ -226,8 +243,16 @@ fn get_one_start_refuses_data_past_max_buffer() {
     let mut f = Line::builder().max_length(4).max_buffer(8).build().unwrap();
     f.get_one_start(b"ab\ncd").unwrap();
     let err = f.get_one_start(b"efgh").unwrap_err();
-    assert!(matches!(err, FilterError::BufferFull { limit: 8, needed: 9 }));
-    assert!(err.to_string().starts_with("Framing buffer exceeds the limit"));
+    assert!(matches!(
+        err,
+        FilterError::BufferFull {
+            limit: 8,
+            needed: 9
+        }
+    ));
+    assert!(err
+        .to_string()
+        .starts_with("Framing buffer exceeds the limit"));
     // The refused chunk is dropped; what was buffered is intact.
     assert_eq!(f.get_pending(), Some(b"ab\ncd".to_vec()));
     assert_eq!(strings(&drain(&mut f)), ["ab"]);
@@ -239,7 +264,9 @@ fn a_complete_line_over_max_length_is_an_error_and_is_consumed() {
     f.get_one_start(b"abcd\nxy\n").unwrap();
     let err = f.get_one().unwrap_err();
     assert!(matches!(err, FilterError::LineTooLong { limit: 3 }));
-    assert!(err.to_string().starts_with("Next line exceeds maximum line length"));
+    assert!(err
+        .to_string()
+        .starts_with("Next line exceeds maximum line length"));
     assert_eq!(strings(&drain(&mut f)), ["xy"]);
 }
 
@@ -295,12 +322,18 @@ fn modes_match_perl_poe_filter_line() {
     }
     let cases: &[(&str, &[&[u8]])] = &[
         ("Literal => '!'", &[b"a!b", b"!!c!", b"d"]),
-        ("InputLiteral => undef", &[b"a\r", b"\nb\r\n", b"c\n\r", b"\n"]),
+        (
+            "InputLiteral => undef",
+            &[b"a\r", b"\nb\r\n", b"c\n\r", b"\n"],
+        ),
         ("InputLiteral => undef", &[b"x\ny", b"\r\nz\n"]),
         ("InputLiteral => ''", &[b"a\r", b"b\rc\n"]),
         // Grouped: POE interpolates the pattern unparenthesized after
         // `^(.*?)`, so a top-level `|` would split POE's regexp in two.
-        ("InputRegexp => '(?:\\r?\\n|;;)'", &[b"a;", b";b\r", b"\nc\n;;"]),
+        (
+            "InputRegexp => '(?:\\r?\\n|;;)'",
+            &[b"a;", b";b\r", b"\nc\n;;"],
+        ),
         ("InputRegexp => '[,.]+'", &[b"a,,b", b".c,", b"d"]),
         ("InputLiteral => 'AB'", &[b"1A", b"B2AAB3A"]),
     ];

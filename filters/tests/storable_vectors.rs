@@ -47,7 +47,10 @@ fn scalars_use_the_opcode_perl_picks() {
     both_ways(one(Value::from("x".repeat(256))), &in_list(&long));
     both_ways(one(Value::from("é")), &in_list(b"\x17\x02\xc3\xa9"));
     both_ways(one(Value::from(&b"\xe9"[..])), &in_list(b"\x0a\x01\xe9"));
-    both_ways(one(Value::from("\u{1F600}")), &in_list(b"\x17\x04\xf0\x9f\x98\x80"));
+    both_ways(
+        one(Value::from("\u{1F600}")),
+        &in_list(b"\x17\x04\xf0\x9f\x98\x80"),
+    );
 }
 
 #[test]
@@ -60,7 +63,14 @@ fn floats_travel_as_strings_and_integral_floats_as_integers() {
     // Perl's own %.15g would say "0.3"; the shortest exact text is kept.
     let v = thaw(&nfreeze(&Value::list([0.1 + 0.2])).unwrap()).unwrap();
     assert_eq!(v.as_list().unwrap()[0].as_f64(), Some(0.1 + 0.2));
-    for f in [1e100, -2.5e-7, 1.0e16 + 2.0, f64::MAX, 5e-324, 1700000000.123456] {
+    for f in [
+        1e100,
+        -2.5e-7,
+        1.0e16 + 2.0,
+        f64::MAX,
+        5e-324,
+        1700000000.123456,
+    ] {
         let v = thaw(&nfreeze(&Value::list([f])).unwrap()).unwrap();
         assert_eq!(v.as_list().unwrap()[0].as_f64(), Some(f), "{f}");
     }
@@ -70,8 +80,14 @@ fn floats_travel_as_strings_and_integral_floats_as_integers() {
 
 #[test]
 fn containers() {
-    both_ways(Value::list(Vec::<Value>::new()), b"\x05\x0b\x02\x00\x00\x00\x00");
-    both_ways(Value::map(Vec::<(String, Value)>::new()), b"\x05\x0b\x03\x00\x00\x00\x00");
+    both_ways(
+        Value::list(Vec::<Value>::new()),
+        b"\x05\x0b\x02\x00\x00\x00\x00",
+    );
+    both_ways(
+        Value::map(Vec::<(String, Value)>::new()),
+        b"\x05\x0b\x03\x00\x00\x00\x00",
+    );
     both_ways(
         Value::map([("a", 1)]),
         b"\x05\x0b\x03\x00\x00\x00\x01\x08\x81\x00\x00\x00\x01a",
@@ -143,12 +159,16 @@ fn blessed_references_keep_their_class() {
 #[test]
 fn shared_references_read_as_copies() {
     // my $x = [1]; [$x, $x]
-    let v = thaw(b"\x05\x0b\x02\x00\x00\x00\x02\x04\x02\x00\x00\x00\x01\x08\x81\x04\x00\x00\x00\x00\x02")
-        .unwrap();
+    let v = thaw(
+        b"\x05\x0b\x02\x00\x00\x00\x02\x04\x02\x00\x00\x00\x01\x08\x81\x04\x00\x00\x00\x00\x02",
+    )
+    .unwrap();
     assert_eq!(v, Value::list([Value::list([1]), Value::list([1])]));
     // my $o = bless {}, "K"; [$o, $o]: the object takes the tag.
-    let v = thaw(b"\x05\x0b\x02\x00\x00\x00\x02\x04\x11\x01K\x03\x00\x00\x00\x00\x04\x00\x00\x00\x00\x02")
-        .unwrap();
+    let v = thaw(
+        b"\x05\x0b\x02\x00\x00\x00\x02\x04\x11\x01K\x03\x00\x00\x00\x00\x04\x00\x00\x00\x00\x02",
+    )
+    .unwrap();
     let o = blessed("K", Value::map(Vec::<(String, Value)>::new()));
     assert_eq!(v, Value::list([o.clone(), o]));
     // Global undef and holes take tags too: [\undef, $x, $x].
@@ -185,7 +205,10 @@ fn native_integers_and_doubles_are_read_little_endian_as_perl_does() {
 #[test]
 fn thaw_returns_the_reference_nfreeze_was_given() {
     // nfreeze(\42) and nfreeze(\\"s")
-    assert_eq!(thaw(b"\x05\x0b\x08\xaa").unwrap(), Value::Ref(Box::new(Value::Int(42))));
+    assert_eq!(
+        thaw(b"\x05\x0b\x08\xaa").unwrap(),
+        Value::Ref(Box::new(Value::Int(42)))
+    );
     assert_eq!(
         thaw(b"\x05\x0b\x04\x0a\x01s").unwrap(),
         Value::Ref(Box::new(Value::Ref(Box::new(Value::from("s")))))
@@ -214,13 +237,19 @@ fn nfreeze_refuses_non_references_and_locals() {
 
 #[test]
 fn headers_other_than_netorder_major_2_are_refused() {
-    assert_eq!(thaw(b"\x04\x0b\x08\x81"), Err(StorableError::NativeByteOrder));
+    assert_eq!(
+        thaw(b"\x04\x0b\x08\x81"),
+        Err(StorableError::NativeByteOrder)
+    );
     assert!(matches!(
         thaw(b"\x07\x0b\x08\x81"),
         Err(StorableError::UnsupportedVersion { major: 3, .. })
     ));
     // Other minors are accepted (Perl 3.26 reads 05 07 and 05 0c).
-    assert_eq!(thaw(b"\x05\x07\x02\x00\x00\x00\x00").unwrap(), Value::list(Vec::<Value>::new()));
+    assert_eq!(
+        thaw(b"\x05\x07\x02\x00\x00\x00\x00").unwrap(),
+        Value::list(Vec::<Value>::new())
+    );
 }
 
 /// One TCP connection of the transcript: each direction's chunks, in
@@ -333,7 +362,8 @@ fn the_first_transcript_frame_is_the_documented_do_you_have_request() {
     r.get_one_start(bytes).unwrap();
     let got = r.get_one().unwrap().unwrap();
     let me = "vm-6b0125d2-0000322e-00000001";
-    let spec = |k: &str, s: &str, t: &str| Value::map([("kernel", k), ("session", s), ("state", t)]);
+    let spec =
+        |k: &str, s: &str, t: &str| Value::map([("kernel", k), ("session", s), ("state", t)]);
     let want = Value::map([
         ("event", spec("perlsrv", "IKC", "do_you_have")),
         ("from", Value::map([("kernel", me), ("session", "IKC")])),
@@ -343,7 +373,11 @@ fn the_first_transcript_frame_is_the_documented_do_you_have_request() {
         ),
         (
             "rsvp",
-            spec(me, "IKC", "IKC:receipt 2 CODE(0x561f78595608)poe://perlsrv/echo"),
+            spec(
+                me,
+                "IKC",
+                "IKC:receipt 2 CODE(0x561f78595608)poe://perlsrv/echo",
+            ),
         ),
     ]);
     assert_eq!(got, want);

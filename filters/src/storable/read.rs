@@ -55,17 +55,7 @@ pub fn thaw_with(image: &[u8], limits: ThawLimits) -> Result<Value, StorableErro
             minor,
         });
     }
-    let mut reader = Reader {
-        data: image,
-        pos: 2,
-        tags: Vec::new(),
-        classes: Vec::new(),
-        depth: 0,
-        replaying: 0,
-        expanded: 0,
-        limits,
-    };
-    let root = reader.item()?;
+    let root = Reader::new(image, limits).run()?;
     Ok(root.into_reference())
 }
 
@@ -113,15 +103,51 @@ struct TagSlot {
     done: bool,
 }
 
+/// A container being read. The reader keeps these on a heap stack rather
+/// than recursing, so nesting costs no thread stack (a debug build needs
+/// kilobytes of stack per level of a recursive reader).
+enum Frame {
+    Array {
+        items: Vec<Value>,
+        remaining: usize,
+        tag: Option<usize>,
+    },
+    Hash {
+        map: Map,
+        remaining: usize,
+        flagged: bool,
+        /// SX_FLAG_HASH with an SV key: the value, waiting for its key.
+        waiting_key: Option<Value>,
+        tag: Option<usize>,
+    },
+    /// SX_REF and friends: the next item is the referent.
+    Ref { tag: Option<usize> },
+    /// SX_BLESS / SX_IX_BLESS: the next item is the blessed object.
+    Bless { class: String, tag: Option<usize> },
+    /// Re-reading an earlier object for a back-reference; reading resumes
+    /// at `resume` once it is complete.
+    Replay { resume: usize },
+}
+
+/// What feeding a finished item to the innermost frame did.
+enum Fed {
+    /// The frame wants another item.
+    More,
+    /// The frame is complete: this is what it made.
+    Done(Item),
+}
+
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     tags: Vec<TagSlot>,
     classes: Vec<String>,
-    depth: usize,
+    stack: Vec<Frame>,
     /// Above zero while re-reading an earlier object for a back-reference:
     /// no new tags or classes are recorded then.
     replaying: usize,
+    /// The next object is the one a bless prefix already tagged.
+    untagged_next: bool,
     expanded: usize,
     limits: ThawLimits,
 }
@@ -132,6 +158,20 @@ const VALUE_COST: usize = 32;
 const PREALLOC_LIMIT: usize = 1024;
 
 impl Reader<'_> {
+    fn new(data: &[u8], limits: ThawLimits) -> Reader<'_> {
+        Reader {
+            data,
+            pos: 2,
+            tags: Vec::new(),
+            classes: Vec::new(),
+            stack: Vec::new(),
+            replaying: 0,
+            untagged_next: false,
+            expanded: 0,
+            limits,
+        }
+    }
+
     fn byte(&mut self) -> Result<u8, StorableError> {
         let b = *self
             .data
@@ -197,27 +237,54 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// One stored object, with its tag.
-    fn item(&mut self) -> Result<Item, StorableError> {
-        if self.depth >= self.limits.max_depth {
+    fn push(&mut self, frame: Frame) -> Result<(), StorableError> {
+        if self.stack.len() >= self.limits.max_depth {
             return Err(StorableError::TooDeep {
                 limit: self.limits.max_depth,
             });
         }
-        self.depth += 1;
-        let result = self.item_inner();
-        self.depth -= 1;
-        result
+        self.stack.push(frame);
+        Ok(())
     }
 
-    fn item_inner(&mut self) -> Result<Item, StorableError> {
+    fn finish_tag(&mut self, tag: Option<usize>) {
+        if let Some(t) = tag {
+            self.tags[t].done = true;
+        }
+    }
+
+    /// Read the whole image.
+    fn run(&mut self) -> Result<Item, StorableError> {
+        loop {
+            let Some(mut item) = self.start()? else {
+                continue;
+            };
+            // Hand the finished item to the frames, closing every frame it
+            // completes.
+            loop {
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(item);
+                };
+                match self.feed(frame, item)? {
+                    Fed::More => break,
+                    Fed::Done(done) => item = done,
+                }
+            }
+        }
+    }
+
+    /// Start reading one object: a scalar is finished at once; a container
+    /// pushes a frame (`None`) unless it is empty.
+    fn start(&mut self) -> Result<Option<Item>, StorableError> {
         let at = self.pos;
         let opcode = self.byte()?;
         if opcode == op::OBJECT {
             let tag = self.u32()?;
-            return self.back_reference(tag, at);
+            self.back_reference(tag, at)?;
+            return Ok(None);
         }
-        let tag = (self.replaying == 0).then(|| {
+        let tagged = !std::mem::take(&mut self.untagged_next) && self.replaying == 0;
+        let tag = tagged.then(|| {
             self.tags.push(TagSlot {
                 offset: at,
                 done: false,
@@ -227,23 +294,152 @@ impl Reader<'_> {
         let item = match opcode {
             op::BLESS | op::IX_BLESS => {
                 let class = self.class(opcode, at)?;
-                let inner_at = self.pos;
-                let inner = self.byte()?;
-                if matches!(inner, op::BLESS | op::IX_BLESS | op::OBJECT) {
-                    return Err(StorableError::Malformed {
-                        what: "bless of a bless or back-reference",
-                        offset: inner_at,
-                    });
+                match self.data.get(self.pos) {
+                    Some(&(op::BLESS | op::IX_BLESS | op::OBJECT)) => {
+                        return Err(StorableError::Malformed {
+                            what: "bless of a bless or back-reference",
+                            offset: self.pos,
+                        })
+                    }
+                    _ => {}
                 }
-                let object = self.body(inner, inner_at)?;
-                Item::Blessed(class, Box::new(object))
+                self.untagged_next = true;
+                self.push(Frame::Bless { class, tag })?;
+                return Ok(None);
             }
-            other => self.body(other, at)?,
+            op::REF | op::OVERLOAD | op::WEAKREF | op::WEAKOVERLOAD => {
+                self.charge(0)?;
+                self.push(Frame::Ref { tag })?;
+                return Ok(None);
+            }
+            op::ARRAY => {
+                let remaining = self.count(1)?;
+                self.charge(0)?;
+                if remaining > 0 {
+                    // Grow as elements really arrive: a count is only a claim.
+                    let items = Vec::with_capacity(remaining.min(PREALLOC_LIMIT));
+                    self.push(Frame::Array {
+                        items,
+                        remaining,
+                        tag,
+                    })?;
+                    return Ok(None);
+                }
+                Item::Array(Vec::new())
+            }
+            op::HASH | op::FLAG_HASH => {
+                let flagged = opcode == op::FLAG_HASH;
+                if flagged {
+                    let _hash_flags = self.byte()?;
+                }
+                // Each entry: a value (1+) and a key length (4), plus flags.
+                let remaining = self.count(5 + usize::from(flagged))?;
+                self.charge(0)?;
+                if remaining > 0 {
+                    self.push(Frame::Hash {
+                        map: Map::new(),
+                        remaining,
+                        flagged,
+                        waiting_key: None,
+                        tag,
+                    })?;
+                    return Ok(None);
+                }
+                Item::Hash(Map::new())
+            }
+            other => self.scalar(other, at)?,
         };
-        if let Some(tag) = tag {
-            self.tags[tag].done = true;
+        self.finish_tag(tag);
+        Ok(Some(item))
+    }
+
+    /// Give `item` to `frame` (already popped); pushes it back if it wants
+    /// more.
+    fn feed(&mut self, frame: Frame, item: Item) -> Result<Fed, StorableError> {
+        match frame {
+            Frame::Array {
+                mut items,
+                remaining,
+                tag,
+            } => {
+                items.push(item.into_scalar());
+                if remaining > 1 {
+                    self.stack.push(Frame::Array {
+                        items,
+                        remaining: remaining - 1,
+                        tag,
+                    });
+                    return Ok(Fed::More);
+                }
+                self.finish_tag(tag);
+                Ok(Fed::Done(Item::Array(items)))
+            }
+            Frame::Hash {
+                mut map,
+                remaining,
+                flagged,
+                waiting_key,
+                tag,
+            } => {
+                let entry = match waiting_key {
+                    // `item` is the SV key of the waiting value.
+                    Some(value) => Some((item.into_scalar().to_string(), value)),
+                    None => {
+                        let value = item.into_scalar();
+                        let flags = if flagged { self.byte()? } else { 0 };
+                        if flags & key_flag::IS_SV != 0 {
+                            self.stack.push(Frame::Hash {
+                                map,
+                                remaining,
+                                flagged,
+                                waiting_key: Some(value),
+                                tag,
+                            });
+                            return Ok(Fed::More);
+                        }
+                        let len = self.len32()?;
+                        let raw = self.take(len)?;
+                        let key = if flags & key_flag::UTF8 != 0 {
+                            String::from_utf8_lossy(raw).into_owned()
+                        } else {
+                            // Plain and WASUTF8 keys are Latin-1 octets.
+                            latin1(raw)
+                        };
+                        // A placeholder is a deleted slot of a locked hash.
+                        (flags & key_flag::PLACEHOLDER == 0).then_some((key, value))
+                    }
+                };
+                if let Some((key, value)) = entry {
+                    self.charge(key.len())?;
+                    map.insert(key, value);
+                }
+                if remaining > 1 {
+                    self.stack.push(Frame::Hash {
+                        map,
+                        remaining: remaining - 1,
+                        flagged,
+                        waiting_key: None,
+                        tag,
+                    });
+                    return Ok(Fed::More);
+                }
+                self.finish_tag(tag);
+                Ok(Fed::Done(Item::Hash(map)))
+            }
+            Frame::Ref { tag } => {
+                self.finish_tag(tag);
+                Ok(Fed::Done(Item::Scalar(item.into_reference())))
+            }
+            Frame::Bless { class, tag } => {
+                self.finish_tag(tag);
+                Ok(Fed::Done(Item::Blessed(class, Box::new(item))))
+            }
+            Frame::Replay { resume } => {
+                self.pos = resume;
+                self.replaying -= 1;
+                Ok(Fed::Done(item))
+            }
         }
-        Ok(item)
     }
 
     fn class(&mut self, opcode: u8, at: usize) -> Result<String, StorableError> {
@@ -270,7 +466,9 @@ impl Reader<'_> {
         Ok(name)
     }
 
-    fn back_reference(&mut self, tag: u32, at: usize) -> Result<Item, StorableError> {
+    /// Read the object stored under `tag` again, from where it was stored:
+    /// a `Value` tree holds copies.
+    fn back_reference(&mut self, tag: u32, at: usize) -> Result<(), StorableError> {
         let slot = self
             .tags
             .get(tag as usize)
@@ -278,46 +476,35 @@ impl Reader<'_> {
         if !slot.done {
             return Err(StorableError::Cyclic { tag });
         }
-        // Read the object again from where it was stored: a `Value` tree
-        // holds copies, and re-reading costs nothing until it is used.
-        let resume = self.pos;
-        self.pos = slot.offset;
+        let offset = slot.offset;
+        self.push(Frame::Replay { resume: self.pos })?;
+        self.pos = offset;
         self.replaying += 1;
-        let item = self.item_inner();
-        self.replaying -= 1;
-        self.pos = resume;
-        item
+        Ok(())
     }
 
-    fn scalar(&mut self, v: Value, octets: usize) -> Result<Item, StorableError> {
-        self.charge(octets)?;
-        Ok(Item::Scalar(v))
-    }
-
-    fn body(&mut self, opcode: u8, at: usize) -> Result<Item, StorableError> {
-        match opcode {
-            op::UNDEF | op::SV_UNDEF | op::SVUNDEF_ELEM => self.scalar(Value::Undef, 0),
-            op::SV_YES | op::BOOLEAN_TRUE => self.scalar(Value::Int(1), 0),
-            op::SV_NO | op::BOOLEAN_FALSE => self.scalar(Value::from(""), 0),
-            op::BYTE => {
-                let b = self.byte()?;
-                self.scalar(Value::Int(i64::from(b) - 128), 0)
-            }
-            op::NETINT => {
-                let n = self.u32()? as i32;
-                self.scalar(Value::Int(i64::from(n)), 0)
-            }
+    fn scalar(&mut self, opcode: u8, at: usize) -> Result<Item, StorableError> {
+        let (v, octets) = match opcode {
+            op::UNDEF | op::SV_UNDEF | op::SVUNDEF_ELEM => (Value::Undef, 0),
+            op::SV_YES | op::BOOLEAN_TRUE => (Value::Int(1), 0),
+            op::SV_NO | op::BOOLEAN_FALSE => (Value::from(""), 0),
+            op::BYTE => (Value::Int(i64::from(self.byte()?) - 128), 0),
+            op::NETINT => (Value::Int(i64::from(self.u32()? as i32)), 0),
             // Never written in network order, but Perl reads them as
             // little-endian native values even there [verified].
             op::INTEGER => {
                 let b = self.take(8)?;
-                let n = i64::from_le_bytes(b.try_into().unwrap_or_default());
-                self.scalar(Value::Int(n), 0)
+                (
+                    Value::Int(i64::from_le_bytes(b.try_into().unwrap_or_default())),
+                    0,
+                )
             }
             op::DOUBLE => {
                 let b = self.take(8)?;
-                let f = f64::from_le_bytes(b.try_into().unwrap_or_default());
-                self.scalar(Value::Float(f), 0)
+                (
+                    Value::Float(f64::from_le_bytes(b.try_into().unwrap_or_default())),
+                    0,
+                )
             }
             op::SCALAR | op::LSCALAR => {
                 let n = if opcode == op::SCALAR {
@@ -331,7 +518,7 @@ impl Reader<'_> {
                 } else {
                     Value::Bytes(Bytes::from(raw))
                 };
-                self.scalar(v, n)
+                (v, n)
             }
             op::UTF8STR | op::LUTF8STR => {
                 let n = if opcode == op::UTF8STR {
@@ -346,96 +533,30 @@ impl Reader<'_> {
                     Ok(s) => Value::Str(Text::from(s)),
                     Err(_) => Value::Bytes(Bytes::from(raw)),
                 };
-                self.scalar(v, n)
-            }
-            op::REF | op::OVERLOAD | op::WEAKREF | op::WEAKOVERLOAD => {
-                self.charge(0)?;
-                let target = self.item()?;
-                Ok(Item::Scalar(target.into_reference()))
-            }
-            op::ARRAY => {
-                let n = self.count(1)?;
-                self.charge(0)?;
-                // Grow as elements really arrive: a count is only a claim.
-                let mut items = Vec::with_capacity(n.min(PREALLOC_LIMIT));
-                for _ in 0..n {
-                    items.push(self.item()?.into_scalar());
-                }
-                Ok(Item::Array(items))
-            }
-            op::HASH => {
-                // Each entry: a value (1+) and a key length (4).
-                let n = self.count(5)?;
-                self.charge(0)?;
-                let mut map = Map::new();
-                for _ in 0..n {
-                    let value = self.item()?.into_scalar();
-                    let len = self.len32()?;
-                    let key = latin1(self.take(len)?);
-                    self.charge(key.len())?;
-                    map.insert(key, value);
-                }
-                Ok(Item::Hash(map))
-            }
-            op::FLAG_HASH => {
-                let _hash_flags = self.byte()?;
-                let n = self.count(6)?;
-                self.charge(0)?;
-                let mut map = Map::new();
-                for _ in 0..n {
-                    let value = self.item()?.into_scalar();
-                    let flags = self.byte()?;
-                    let key = if flags & key_flag::IS_SV != 0 {
-                        self.item()?.into_scalar().to_string()
-                    } else {
-                        let len = self.len32()?;
-                        let raw = self.take(len)?;
-                        if flags & key_flag::UTF8 != 0 {
-                            String::from_utf8_lossy(raw).into_owned()
-                        } else {
-                            // Plain and WASUTF8 keys are Latin-1 octets.
-                            latin1(raw)
-                        }
-                    };
-                    self.charge(key.len())?;
-                    if flags & key_flag::PLACEHOLDER == 0 {
-                        map.insert(key, value);
-                    }
-                }
-                Ok(Item::Hash(map))
+                (v, n)
             }
             op::TIED_ARRAY | op::TIED_HASH | op::TIED_SCALAR | op::TIED_KEY | op::TIED_IDX => {
-                Err(StorableError::Unsupported {
-                    what: "tied containers",
+                return Err(unsupported("tied containers", at))
+            }
+            op::HOOK => return Err(unsupported("STORABLE_freeze hooks", at)),
+            op::CODE => return Err(unsupported("code references", at)),
+            op::VSTRING | op::LVSTRING => return Err(unsupported("v-strings", at)),
+            op::REGEXP => return Err(unsupported("regexps", at)),
+            op::LOBJECT => return Err(unsupported("objects over 2 GiB", at)),
+            other => {
+                return Err(StorableError::UnknownOpcode {
+                    opcode: other,
                     offset: at,
                 })
             }
-            op::HOOK => Err(StorableError::Unsupported {
-                what: "STORABLE_freeze hooks",
-                offset: at,
-            }),
-            op::CODE => Err(StorableError::Unsupported {
-                what: "code references",
-                offset: at,
-            }),
-            op::VSTRING | op::LVSTRING => Err(StorableError::Unsupported {
-                what: "v-strings",
-                offset: at,
-            }),
-            op::REGEXP => Err(StorableError::Unsupported {
-                what: "regexps",
-                offset: at,
-            }),
-            op::LOBJECT => Err(StorableError::Unsupported {
-                what: "objects over 2 GiB",
-                offset: at,
-            }),
-            other => Err(StorableError::UnknownOpcode {
-                opcode: other,
-                offset: at,
-            }),
-        }
+        };
+        self.charge(octets)?;
+        Ok(Item::Scalar(v))
     }
+}
+
+fn unsupported(what: &'static str, offset: usize) -> StorableError {
+    StorableError::Unsupported { what, offset }
 }
 
 /// Perl's non-UTF-8 strings are Latin-1: each octet is one character.

@@ -1,7 +1,7 @@
 //! `nfreeze`: [`Value`] → Storable network-order image.
 
 use super::{key_flag, op, StorableError, DEFAULT_MAX_DEPTH, HEADER};
-use poe_kernel::{Map, Value};
+use poe_kernel::Value;
 
 /// Serialize a reference as Perl's `nfreeze` does.
 ///
@@ -24,23 +24,59 @@ pub fn nfreeze_into(value: &Value, out: &mut Vec<u8>) -> Result<(), StorableErro
     let mut w = Writer {
         out,
         classes: Vec::new(),
+        tasks: Vec::new(),
         depth: 0,
     };
     w.out.extend_from_slice(&HEADER);
-    let result = w.referent(value);
+    let result = w.run(value);
     if result.is_err() {
         out.truncate(start);
     }
     result
 }
 
+/// Work left to do. The writer keeps it on a heap stack rather than
+/// recursing, so deep values cost no thread stack.
+enum Task<'v> {
+    /// A value in a scalar slot.
+    Scalar(&'v Value),
+    /// What a reference points at.
+    Referent(&'v Value),
+    /// A hash key, after its value.
+    Key(&'v str, bool),
+    /// A nesting level is finished.
+    Leave,
+}
+
 struct Writer<'a, 'v> {
     out: &'a mut Vec<u8>,
     classes: Vec<&'v str>,
+    tasks: Vec<Task<'v>>,
     depth: usize,
 }
 
 impl<'v> Writer<'_, 'v> {
+    fn run(&mut self, root: &'v Value) -> Result<(), StorableError> {
+        self.tasks.push(Task::Referent(root));
+        while let Some(task) = self.tasks.pop() {
+            match task {
+                Task::Scalar(v) => self.scalar(v)?,
+                Task::Referent(v) => self.referent(v)?,
+                Task::Key(key, flagged) => {
+                    if flagged {
+                        self.out
+                            .push(if key.is_ascii() { 0 } else { key_flag::UTF8 });
+                    }
+                    self.len32(key.len())?;
+                    self.out.extend_from_slice(key.as_bytes());
+                }
+                Task::Leave => self.depth -= 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// One level deeper, undone by the `Leave` task pushed here.
     fn enter(&mut self) -> Result<(), StorableError> {
         if self.depth >= DEFAULT_MAX_DEPTH {
             return Err(StorableError::TooDeep {
@@ -48,6 +84,7 @@ impl<'v> Writer<'_, 'v> {
             });
         }
         self.depth += 1;
+        self.tasks.push(Task::Leave);
         Ok(())
     }
 
@@ -60,28 +97,48 @@ impl<'v> Writer<'_, 'v> {
     /// What a reference points at: the array, hash or scalar itself.
     fn referent(&mut self, v: &'v Value) -> Result<(), StorableError> {
         self.enter()?;
-        let r = match v {
-            Value::List(items) => self.array(items),
-            Value::Map(map) => self.hash(map),
-            Value::Ref(target) => self.scalar(target),
+        match v {
+            Value::List(items) => {
+                self.out.push(op::ARRAY);
+                self.len32(items.len())?;
+                self.tasks.extend(items.iter().rev().map(Task::Scalar));
+            }
+            Value::Map(map) => {
+                // Perl writes SX_HASH unless a key needs the UTF-8 flag.
+                let flagged = map.keys().any(|k| !k.is_ascii());
+                if flagged {
+                    self.out.push(op::FLAG_HASH);
+                    self.out.push(0);
+                } else {
+                    self.out.push(op::HASH);
+                }
+                self.len32(map.len())?;
+                // Each entry is its value, then its key.
+                for (key, value) in map.iter().rev() {
+                    self.tasks.push(Task::Key(key, flagged));
+                    self.tasks.push(Task::Scalar(value));
+                }
+            }
+            Value::Ref(target) => self.tasks.push(Task::Scalar(target)),
             Value::Blessed(b) => {
                 self.bless(&b.class)?;
-                match &b.value {
+                self.tasks.push(match &b.value {
                     // The documented form holds the reference; a bare scalar
                     // is taken as the blessed scalar itself.
                     r @ (Value::List(_) | Value::Map(_) | Value::Ref(_) | Value::Blessed(_)) => {
-                        self.referent(r)
+                        Task::Referent(r)
                     }
-                    scalar => self.scalar(scalar),
-                }
+                    scalar => Task::Scalar(scalar),
+                });
             }
-            Value::Local(l) => Err(StorableError::LocalValue {
-                type_name: l.type_name(),
-            }),
-            other => Err(StorableError::NotAReference { kind: other.kind() }),
-        };
-        self.depth -= 1;
-        r
+            Value::Local(l) => {
+                return Err(StorableError::LocalValue {
+                    type_name: l.type_name(),
+                })
+            }
+            other => return Err(StorableError::NotAReference { kind: other.kind() }),
+        }
+        Ok(())
     }
 
     fn bless(&mut self, class: &'v str) -> Result<(), StorableError> {
@@ -108,37 +165,6 @@ impl<'v> Writer<'_, 'v> {
             self.out.push(0x80);
             self.len32(n)
         }
-    }
-
-    fn array(&mut self, items: &'v [Value]) -> Result<(), StorableError> {
-        self.out.push(op::ARRAY);
-        self.len32(items.len())?;
-        for item in items {
-            self.scalar(item)?;
-        }
-        Ok(())
-    }
-
-    fn hash(&mut self, map: &'v Map) -> Result<(), StorableError> {
-        // Perl writes SX_HASH unless a key needs the UTF-8 flag.
-        let flagged = map.keys().any(|k| !k.is_ascii());
-        if flagged {
-            self.out.push(op::FLAG_HASH);
-            self.out.push(0);
-        } else {
-            self.out.push(op::HASH);
-        }
-        self.len32(map.len())?;
-        for (key, value) in map {
-            self.scalar(value)?;
-            if flagged {
-                self.out
-                    .push(if key.is_ascii() { 0 } else { key_flag::UTF8 });
-            }
-            self.len32(key.len())?;
-            self.out.extend_from_slice(key.as_bytes());
-        }
-        Ok(())
     }
 
     fn string(&mut self, short: u8, long: u8, s: &[u8]) -> Result<(), StorableError> {
@@ -190,9 +216,8 @@ impl<'v> Writer<'_, 'v> {
             Value::List(_) | Value::Map(_) | Value::Ref(_) | Value::Blessed(_) => {
                 self.enter()?;
                 self.out.push(op::REF);
-                let r = self.referent(v);
-                self.depth -= 1;
-                r
+                self.tasks.push(Task::Referent(v));
+                Ok(())
             }
             Value::Local(l) => Err(StorableError::LocalValue {
                 type_name: l.type_name(),
