@@ -294,14 +294,11 @@ impl Reader<'_> {
         let item = match opcode {
             op::BLESS | op::IX_BLESS => {
                 let class = self.class(opcode, at)?;
-                match self.data.get(self.pos) {
-                    Some(&(op::BLESS | op::IX_BLESS | op::OBJECT)) => {
-                        return Err(StorableError::Malformed {
-                            what: "bless of a bless or back-reference",
-                            offset: self.pos,
-                        })
-                    }
-                    _ => {}
+                if let Some(&(op::BLESS | op::IX_BLESS | op::OBJECT)) = self.data.get(self.pos) {
+                    return Err(StorableError::Malformed {
+                        what: "bless of a bless or back-reference",
+                        offset: self.pos,
+                    });
                 }
                 self.untagged_next = true;
                 self.push(Frame::Bless { class, tag })?;
