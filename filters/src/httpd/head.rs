@@ -19,9 +19,11 @@ fn is_word(b: u8) -> bool {
 
 /// End of the header block: the first blank line (any CR/LF combination,
 /// POE's `\x0D\x0A?\x0D\x0A?|\x0A\x0D?\x0A\x0D?`) at or after `from` (≥ 1:
-/// the block starts with a non-space octet). `Err(resume)` when there is
-/// none yet; a later search may start at `resume`.
-pub(super) fn find_head_end(buf: &[u8], from: usize) -> Result<usize, usize> {
+/// the block starts with a non-space octet), with the octet that would
+/// have completed it when it ends the buffer one optional octet short.
+/// `Err(resume)` when there is none yet; a later search may start at
+/// `resume`.
+pub(super) fn find_head_end(buf: &[u8], from: usize) -> Result<(usize, Option<u8>), usize> {
     let from = from.max(1);
     let mut i = from;
     while i < buf.len() {
@@ -34,10 +36,11 @@ pub(super) fn find_head_end(buf: &[u8], from: usize) -> Result<usize, usize> {
             }
             if buf.get(j) == Some(&c) {
                 j += 1;
-                if buf.get(j) == Some(&other) {
-                    j += 1;
-                }
-                return Ok(j);
+                return Ok(match buf.get(j) {
+                    Some(&next) if next == other => (j + 1, None),
+                    Some(_) => (j, None),
+                    None => (j, Some(other)),
+                });
             }
             if j >= buf.len() {
                 // Could still become a blank line.
@@ -194,10 +197,11 @@ mod tests {
 
     #[test]
     fn blank_line_in_any_newline_style() {
-        assert_eq!(find_head_end(b"GET / HTTP/1.0\r\n\r\nX", 0), Ok(18));
-        assert_eq!(find_head_end(b"GET /\n\nX", 0), Ok(7));
-        assert_eq!(find_head_end(b"GET /\r\rX", 0), Ok(7));
-        assert_eq!(find_head_end(b"GET /\n\r\n\rX", 0), Ok(9));
+        assert_eq!(find_head_end(b"GET / HTTP/1.0\r\n\r\nX", 0), Ok((18, None)));
+        assert_eq!(find_head_end(b"GET /\n\nX", 0), Ok((7, None)));
+        assert_eq!(find_head_end(b"GET /\r\rX", 0), Ok((7, None)));
+        assert_eq!(find_head_end(b"GET /\n\r\n\rX", 0), Ok((9, None)));
+        assert_eq!(find_head_end(b"GET /\r\n\r", 0), Ok((8, Some(b'\n'))));
         assert_eq!(find_head_end(b"GET / HTTP/1.0\r\nHost: x\r\n", 0), Err(23));
         assert_eq!(find_head_end(b"GET /", 0), Err(5));
     }

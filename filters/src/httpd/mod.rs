@@ -75,6 +75,10 @@ pub struct Httpd {
     scan_from: usize,
     /// Records produced together (streaming: a request and its first piece).
     ready: VecDeque<Value>,
+    /// The head ended a read one optional newline octet short: if the next
+    /// data starts with it, it belongs to the head (as it would have, had
+    /// the data come at once), not to the body.
+    swallow: Option<u8>,
 }
 
 #[derive(Debug)]
@@ -110,6 +114,7 @@ impl Httpd {
             state: State::Head,
             scan_from: 0,
             ready: VecDeque::new(),
+            swallow: None,
         }
     }
 
@@ -135,7 +140,7 @@ impl Httpd {
 
     /// A complete head is at the front of the buffer: parse it and decide
     /// what its body is.
-    fn take_head(&mut self, end: usize) -> Option<Value> {
+    fn take_head(&mut self, end: usize, short: Option<u8>) -> Option<Value> {
         let head = &self.buf.bytes()[..end];
         let parsed = parse_head(head);
         let Some(request) = parsed else {
@@ -148,6 +153,7 @@ impl Httpd {
         };
         self.buf.consume(end);
         self.scan_from = 0;
+        self.swallow = short;
 
         let length = match content_length(&request.headers) {
             Ok(length) => length,
@@ -194,11 +200,22 @@ impl Httpd {
             return Some(v);
         }
         loop {
+            if let Some(octet) = self.swallow {
+                match self.buf.bytes().first() {
+                    None => return None,
+                    Some(&first) => {
+                        if first == octet {
+                            self.buf.consume(1);
+                        }
+                        self.swallow = None;
+                    }
+                }
+            }
             match &mut self.state {
                 State::Head => {
                     self.strip_leading_space();
                     match find_head_end(self.buf.bytes(), self.scan_from) {
-                        Ok(end) => match self.take_head(end) {
+                        Ok((end, short)) => match self.take_head(end, short) {
                             Some(record) => return Some(record),
                             None => continue,
                         },
@@ -319,6 +336,7 @@ impl Filter for Httpd {
             state: State::Head,
             scan_from: 0,
             ready: VecDeque::new(),
+            swallow: None,
         })
     }
 }
