@@ -43,7 +43,7 @@ fn framing_octets() -> impl Strategy<Value = Vec<u8>> {
             2 => Just(b'\r'),
             2 => Just(b'\n'),
             1 => Just(0u8),
-            2 => (b'0'..=b'9'),
+            2 => b'0'..=b'9',
             1 => Just(b'A'),
             1 => Just(b'B'),
         ],
