@@ -162,9 +162,11 @@ impl Reader<'_> {
         Reader {
             data,
             pos: 2,
-            tags: Vec::new(),
+            // Every object takes at least two octets: a fair first guess
+            // that saves the table a few regrowths on typical messages.
+            tags: Vec::with_capacity((data.len() / 4).min(1024)),
             classes: Vec::new(),
-            stack: Vec::new(),
+            stack: Vec::with_capacity(8),
             replaying: 0,
             untagged_next: false,
             expanded: 0,

@@ -24,7 +24,7 @@ pub fn nfreeze_into(value: &Value, out: &mut Vec<u8>) -> Result<(), StorableErro
     let mut w = Writer {
         out,
         classes: Vec::new(),
-        tasks: Vec::new(),
+        tasks: Vec::with_capacity(16),
         depth: 0,
     };
     w.out.extend_from_slice(&HEADER);
