@@ -337,3 +337,27 @@ impl Filter for Line {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_filter_is_small_and_gives_its_buffer_back_when_idle() {
+        assert!(
+            std::mem::size_of::<Line>() <= 112,
+            "{}",
+            std::mem::size_of::<Line>()
+        );
+        let mut f = Line::new();
+        let chunk = b"0123456789abcdefghijklmnopqrstu\n".repeat(2048);
+        f.get_one_start(&chunk).unwrap();
+        while f.get_one().unwrap().is_some() {}
+        assert_eq!(f.buf.capacity(), 0);
+        // A partial line keeps about its own size.
+        f.get_one_start(&chunk).unwrap();
+        f.get_one_start(b"partial").unwrap();
+        while f.get_one().unwrap().is_some() {}
+        assert!(f.buf.capacity() <= 256, "{}", f.buf.capacity());
+    }
+}
