@@ -1,7 +1,7 @@
 //! Perl Storable's network-order format: what `nfreeze` writes and `thaw`
 //! reads (Storable 3.x, binary major 2).
 //!
-//! Mapping between Perl data and [`Value`]:
+//! Mapping between Perl data and [`Value`](poe_kernel::Value):
 //!
 //! | Perl | `Value` |
 //! | --- | --- |
