@@ -222,3 +222,30 @@ fn perl_filter_reference_reads_our_frames_and_we_read_its() {
         ])]
     );
 }
+
+#[test]
+fn compressed_frames_interoperate_with_perl() {
+    if !perl_with(&["POE::Filter::Reference", "Compress::Zlib"]) {
+        return;
+    }
+    let script = r#"use POE::Filter::Reference; use Data::Dumper; $Data::Dumper::Sortkeys = 1; $Data::Dumper::Indent = 0;
+        my $f = POE::Filter::Reference->new(undef, 1); local $/; my $in = <STDIN>;
+        for my $r (@{$f->get([$in])}) { print Dumper($r), "\n" }
+        print unpack("H*", join "", @{$f->put([["z" x 1000]])}), "\n";"#;
+    let mut ours = Reference::builder().compression(true).build().unwrap();
+    let mut wire = Vec::new();
+    ours.put(request(), &mut wire).unwrap();
+    let out = run_perl(script, &wire);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        r#"$VAR1 = {'event' => 'poe://k/s/t','params' => [1,'x']};"#
+    );
+    let frame = unhex(lines[1]);
+    assert!(frame.len() < 100, "Perl compressed it too");
+    ours.get_one_start(&frame).unwrap();
+    assert_eq!(
+        drain(&mut ours),
+        [Value::list([Value::from("z".repeat(1000))])]
+    );
+}
