@@ -382,3 +382,24 @@ fn the_first_transcript_frame_is_the_documented_do_you_have_request() {
     ]);
     assert_eq!(got, want);
 }
+
+/// Fuzz finding (reference target, crash-277d85ad…): a class name that is
+/// not ASCII was read as Latin-1 and written as UTF-8, so it changed on
+/// every round trip.
+#[test]
+fn regression_non_ascii_class_names_survive_round_trips() {
+    let image = b"\x05\x0b\x11\x02\xbd\x01\x0a\x02\x00\xf6";
+    let v = thaw(image).unwrap();
+    assert_eq!(
+        v,
+        blessed(
+            "\u{bd}\u{1}",
+            Value::Ref(Box::new(Value::from(&b"\x00\xf6"[..])))
+        )
+    );
+    let again = thaw(&nfreeze(&v).unwrap()).unwrap();
+    assert_eq!(again, v);
+    // A UTF-8 class name is read as UTF-8.
+    let utf8 = blessed("Ünïcode::Clàss", Value::list([1]));
+    assert_eq!(thaw(&nfreeze(&utf8).unwrap()).unwrap(), utf8);
+}

@@ -457,7 +457,9 @@ impl Reader<'_> {
                     offset: at,
                 });
         }
-        let name = latin1(self.take(n as usize)?);
+        // Written as UTF-8 (a Rust string's octets); an image from
+        // elsewhere that is not UTF-8 is Latin-1, as Perl's octets are.
+        let name = utf8_or_latin1(self.take(n as usize)?);
         self.charge(name.len())?;
         if self.replaying == 0 {
             self.classes.push(name.clone());
@@ -556,6 +558,14 @@ impl Reader<'_> {
 
 fn unsupported(what: &'static str, offset: usize) -> StorableError {
     StorableError::Unsupported { what, offset }
+}
+
+/// UTF-8 when valid, else Latin-1.
+fn utf8_or_latin1(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(s) => s.to_owned(),
+        Err(_) => raw.iter().map(|&b| char::from(b)).collect(),
+    }
 }
 
 /// Perl's non-UTF-8 strings are Latin-1: each octet is one character.
