@@ -9,6 +9,22 @@
 //!
 //! Records are [`poe_kernel::Value`]s.
 //!
+//! | POE | here | records |
+//! | --- | --- | --- |
+//! | POE::Filter::Stream | [`Stream`] | `Bytes`: whatever is buffered |
+//! | POE::Filter::Line | [`Line`] | `Str` (or `Bytes` if not UTF-8) |
+//! | POE::Filter::Block | [`Block`] | `Bytes` |
+//! | POE::Filter::Reference | [`Reference`] | the reference (`Map`, `List`...), via [`storable`] |
+//! | POE::Filter::HTTPD | [`Httpd`] | `Local(`[`HttpRequest`]`)`, or `Local(`[`HttpResponse`]`)` for errors |
+//! | POE::Filter::RecordBlock | [`RecordBlock`] | `List` of N items |
+//! | POE::Filter::Grep / Map | [`Grep`] / [`Map`] | the records, filtered / transformed |
+//! | POE::Filter::Stackable | [`Stackable`] | what its last filter yields |
+//!
+//! Record-level filters also implement [`RecordFilter`], the interface
+//! between the stages of a [`Stackable`]. Every filter documents where it
+//! deliberately differs from POE 1.370 (always towards bounded memory or no
+//! lost data).
+//!
 //! ```
 //! use poe_filters::{Filter, Line, Reference};
 //! use poe_kernel::Value;
