@@ -1,0 +1,131 @@
+//! [`FramingBuffer`]: the byte buffer every byte filter keeps, with the
+//! memory policy of the crate.
+//!
+//! Records are consumed from the front by moving a start offset (no memmove
+//! per record). When a read cycle ends (the filter has no complete record
+//! left) the buffer [`settles`](FramingBuffer::settle): the leftover partial
+//! record moves to the front, and spare capacity goes back to the allocator
+//! so an idle connection holds at most its partial record plus a few bytes.
+
+/// Capacity an empty buffer may keep; anything larger is freed.
+const RETAINED_CAPACITY: usize = 256;
+
+/// Growable byte buffer with a consumed prefix.
+#[derive(Debug, Default)]
+pub(crate) struct FramingBuffer {
+    data: Vec<u8>,
+    start: usize,
+}
+
+impl FramingBuffer {
+    pub(crate) const fn new() -> Self {
+        FramingBuffer {
+            data: Vec::new(),
+            start: 0,
+        }
+    }
+
+    /// Unconsumed bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.data[self.start..]
+    }
+
+    /// Number of unconsumed bytes.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.data.len() - self.start
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Append input. Compacts first when more than half of the storage is
+    /// consumed, so appends stay amortized O(1) without unbounded slack.
+    pub(crate) fn extend(&mut self, more: &[u8]) {
+        if self.start > 0 && self.start >= self.data.len() / 2 {
+            self.data.drain(..self.start);
+            self.start = 0;
+        }
+        self.data.extend_from_slice(more);
+    }
+
+    /// Drop `n` bytes from the front.
+    #[inline]
+    pub(crate) fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.len());
+        self.start += n.min(self.len());
+        if self.start == self.data.len() {
+            self.data.clear();
+            self.start = 0;
+        }
+    }
+
+    /// Drop everything.
+    pub(crate) fn clear(&mut self) {
+        self.data = Vec::new();
+        self.start = 0;
+    }
+
+    /// End of a read cycle: move the leftover to the front and release
+    /// spare capacity. Capacity is only trimmed when it is more than four
+    /// times what is held, which keeps growth of one long record amortized
+    /// (a buffer that only grows is never reallocated here).
+    pub(crate) fn settle(&mut self) {
+        if self.start > 0 {
+            self.data.drain(..self.start);
+            self.start = 0;
+        }
+        let len = self.data.len();
+        if len == 0 {
+            if self.data.capacity() > RETAINED_CAPACITY {
+                self.data = Vec::new();
+            }
+        } else if self.data.capacity() > RETAINED_CAPACITY.max(len.saturating_mul(4)) {
+            self.data.shrink_to(len);
+        }
+    }
+
+    /// Heap bytes held (for tests of the memory policy).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.data.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_emptied_buffer_releases_its_capacity() {
+        let mut b = FramingBuffer::new();
+        b.extend(&[b'x'; 65536]);
+        b.consume(65536);
+        b.settle();
+        assert_eq!(b.capacity(), 0);
+    }
+
+    #[test]
+    fn a_small_leftover_keeps_a_small_allocation() {
+        let mut b = FramingBuffer::new();
+        b.extend(&[b'x'; 65536]);
+        b.consume(65536 - 10);
+        b.settle();
+        assert_eq!(b.bytes(), &[b'x'; 10]);
+        assert!(b.capacity() <= RETAINED_CAPACITY, "{}", b.capacity());
+    }
+
+    #[test]
+    fn a_growing_record_is_not_reallocated_by_settle() {
+        let mut b = FramingBuffer::new();
+        for _ in 0..1000 {
+            b.extend(&[b'y'; 100]);
+            b.settle();
+        }
+        assert_eq!(b.len(), 100_000);
+        assert!(b.capacity() <= 4 * 100_000);
+    }
+}

@@ -1,0 +1,407 @@
+//! POE::Filter::HTTPD: HTTP/1.0 and 1.1 requests in, responses out.
+
+mod head;
+mod message;
+mod status;
+
+pub use message::{Headers, HttpRequest, HttpResponse};
+
+use crate::buffer::FramingBuffer;
+use crate::{ConfigError, Filter, FilterError};
+use head::{find_head_end, is_space, parse_head};
+use poe_kernel::Value;
+use std::collections::VecDeque;
+
+const DEFAULT_MAX_CONTENT: usize = 1024 * 1024;
+const DEFAULT_MAX_BUFFER: usize = 512 * 1024 * 1024;
+const DEFAULT_MAX_HEADER: usize = 64 * 1024;
+
+/// POE::Filter::HTTPD.
+///
+/// `get_one` yields `Value::Local(HttpRequest)` for each request — or
+/// `Value::Local(HttpResponse)` for a request that must be answered with
+/// an error (400 unparsable request line or Content-Length, 411
+/// Content-Encoding without length on HTTP/1.1, 413 body over
+/// `MaxContent`, 431 head over `MaxHeader`), which the program is expected
+/// to `put` back, as with POE. In streaming mode the request comes first
+/// with an empty body, then the body as `Value::Bytes` pieces.
+///
+/// `put` takes a `Value::Local(HttpResponse)` and writes it exactly as POE
+/// does (status line, headers, blank line, content; nothing added).
+///
+/// Typed records carried as `Local` keep what POE's objects offer
+/// (ordered, repeatable, case-insensitive headers; bytes for bodies) and
+/// cost no conversion; a request never needs to cross a process boundary.
+///
+/// Differences from POE 1.370, on purpose: a request with
+/// `Content-Length: 0` does not discard pipelined requests behind it;
+/// differing duplicate Content-Length fields are a 400 (request
+/// smuggling); the head is limited by `MaxHeader` (default 64 KiB, POE has
+/// no limit below `MaxBuffer`); error pages HTML-escape the request text
+/// they quote; response headers keep the order and case given.
+///
+/// ```
+/// use poe_filters::{Filter, Httpd, HttpRequest, HttpResponse};
+/// use poe_kernel::Value;
+///
+/// let mut httpd = Httpd::new();
+/// httpd.get_one_start(b"POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\na=1").unwrap();
+/// let request = httpd.get_one().unwrap().unwrap().take_local::<HttpRequest>().unwrap();
+/// assert_eq!((request.method.as_str(), request.uri.as_str()), ("POST", "/form"));
+/// assert_eq!(request.header("host"), Some("x"));
+/// assert_eq!(request.content, b"a=1");
+///
+/// let mut reply = HttpResponse::new(200);
+/// reply.message = Some("OK".into());
+/// reply.protocol = Some(request.protocol.clone());
+/// reply.content = b"thanks".to_vec();
+/// let mut out = Vec::new();
+/// httpd.put(Value::local(reply), &mut out).unwrap();
+/// assert_eq!(out, b"HTTP/1.1 200 OK\r\n\r\nthanks");
+///
+/// httpd.get_one_start(b"ELEPHANT\r\n\r\n").unwrap();
+/// let error = httpd.get_one().unwrap().unwrap().take_local::<HttpResponse>().unwrap();
+/// assert_eq!(error.code, 400);
+/// ```
+#[derive(Debug)]
+pub struct Httpd {
+    buf: FramingBuffer,
+    max_content: usize,
+    max_buffer: usize,
+    max_header: usize,
+    streaming: bool,
+    state: State,
+    /// No blank line ends before this offset of the buffered head.
+    scan_from: usize,
+    /// Records produced together (streaming: a request and its first piece).
+    ready: VecDeque<Value>,
+    /// The head ended a read one optional newline octet short: if the next
+    /// data starts with it, it belongs to the head (as it would have, had
+    /// the data come at once), not to the body.
+    swallow: Option<u8>,
+}
+
+#[derive(Debug)]
+enum State {
+    Head,
+    /// Collecting a body of `remaining` more octets.
+    Body {
+        request: Box<HttpRequest>,
+        remaining: usize,
+    },
+    /// Streaming a body of `remaining` more octets.
+    Stream {
+        remaining: u64,
+    },
+}
+
+impl Default for Httpd {
+    fn default() -> Self {
+        Httpd::new()
+    }
+}
+
+impl Httpd {
+    /// Default limits: `MaxContent` 1 MiB, `MaxBuffer` 512 MiB, `MaxHeader`
+    /// 64 KiB, no streaming.
+    pub fn new() -> Httpd {
+        Httpd {
+            buf: FramingBuffer::new(),
+            max_content: DEFAULT_MAX_CONTENT,
+            max_buffer: DEFAULT_MAX_BUFFER,
+            max_header: DEFAULT_MAX_HEADER,
+            streaming: false,
+            state: State::Head,
+            scan_from: 0,
+            ready: VecDeque::new(),
+            swallow: None,
+        }
+    }
+
+    /// All of POE's parameters (and `MaxHeader`).
+    pub fn builder() -> HttpdBuilder {
+        HttpdBuilder::default()
+    }
+
+    fn strip_leading_space(&mut self) {
+        let n = self
+            .buf
+            .bytes()
+            .iter()
+            .take_while(|&&b| is_space(b))
+            .count();
+        self.buf.consume(n);
+        self.scan_from = self.scan_from.saturating_sub(n);
+    }
+
+    fn error(&mut self, code: u16, details: &[u8], request: Option<HttpRequest>) -> Value {
+        Value::local(HttpResponse::error(code, details, request))
+    }
+
+    /// A complete head is at the front of the buffer: parse it and decide
+    /// what its body is.
+    fn take_head(&mut self, end: usize, short: Option<u8>) -> Option<Value> {
+        let head = &self.buf.bytes()[..end];
+        let parsed = parse_head(head);
+        let Some(request) = parsed else {
+            let mut details = b"Request line parse failure. (".to_vec();
+            details.extend_from_slice(head);
+            details.push(b')');
+            self.buf.consume(end);
+            self.scan_from = 0;
+            return Some(self.error(400, &details, None));
+        };
+        self.buf.consume(end);
+        self.scan_from = 0;
+        self.swallow = short;
+
+        let length = match content_length(&request.headers) {
+            Ok(length) => length,
+            Err(()) => {
+                self.buf.clear();
+                return Some(self.error(400, b"Content-Length is not a number.", Some(request)));
+            }
+        };
+        let encoded = request.headers.get("Content-Encoding").is_some();
+        match length {
+            None if !encoded => Some(Value::local(request)),
+            Some(0) => Some(Value::local(request)),
+            None => {
+                // A body of unknown length: it cannot be told apart from a
+                // next request, so it is dropped, as POE does.
+                self.buf.clear();
+                if request.version() >= 1001 {
+                    Some(self.error(411, b"No content length found.", Some(request)))
+                } else {
+                    Some(Value::local(request))
+                }
+            }
+            Some(n) if self.streaming => {
+                self.state = State::Stream { remaining: n };
+                Some(Value::local(request))
+            }
+            Some(n) if n > self.max_content as u64 => {
+                self.buf.clear();
+                let details = format!("Content of {n} octets not accepted.");
+                Some(self.error(413, details.as_bytes(), Some(request)))
+            }
+            Some(n) => {
+                self.state = State::Body {
+                    request: Box::new(request),
+                    remaining: n as usize,
+                };
+                None
+            }
+        }
+    }
+
+    fn next_record(&mut self) -> Option<Value> {
+        if let Some(v) = self.ready.pop_front() {
+            return Some(v);
+        }
+        loop {
+            if let Some(octet) = self.swallow {
+                match self.buf.bytes().first() {
+                    None => return None,
+                    Some(&first) => {
+                        if first == octet {
+                            self.buf.consume(1);
+                        }
+                        self.swallow = None;
+                    }
+                }
+            }
+            match &mut self.state {
+                State::Head => {
+                    self.strip_leading_space();
+                    match find_head_end(self.buf.bytes(), self.scan_from) {
+                        Ok((end, short)) => match self.take_head(end, short) {
+                            Some(record) => return Some(record),
+                            None => continue,
+                        },
+                        Err(resume) => {
+                            self.scan_from = resume;
+                            if self.buf.len() > self.max_header {
+                                self.buf.clear();
+                                self.scan_from = 0;
+                                let details =
+                                    format!("Request head exceeds {} octets.", self.max_header);
+                                return Some(self.error(431, details.as_bytes(), None));
+                            }
+                            return None;
+                        }
+                    }
+                }
+                State::Body { request, remaining } => {
+                    let n = self.buf.len().min(*remaining);
+                    request.content.extend_from_slice(&self.buf.bytes()[..n]);
+                    self.buf.consume(n);
+                    *remaining -= n;
+                    if *remaining > 0 {
+                        return None;
+                    }
+                    let State::Body { request, .. } =
+                        std::mem::replace(&mut self.state, State::Head)
+                    else {
+                        return None;
+                    };
+                    // "Some browsers (like MSIE 5.01) send extra CRLFs after
+                    // the content."
+                    self.strip_leading_space();
+                    return Some(Value::local(*request));
+                }
+                State::Stream { remaining } => {
+                    if self.buf.is_empty() {
+                        return None;
+                    }
+                    let n = self
+                        .buf
+                        .len()
+                        .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                    let piece = Value::from(&self.buf.bytes()[..n]);
+                    self.buf.consume(n);
+                    *remaining -= n as u64;
+                    if *remaining == 0 {
+                        self.state = State::Head;
+                        self.strip_leading_space();
+                    }
+                    return Some(piece);
+                }
+            }
+        }
+    }
+}
+
+/// `^\s*(\d+)\s*$`, saturating; every Content-Length field must agree.
+fn content_length(headers: &Headers) -> Result<Option<u64>, ()> {
+    let mut lengths = headers.get_all("Content-Length");
+    let Some(first) = lengths.next() else {
+        return Ok(None);
+    };
+    let first = first.trim_matches(|c: char| c.is_ascii_whitespace());
+    if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(());
+    }
+    if !lengths.all(|other| other.trim_matches(|c: char| c.is_ascii_whitespace()) == first) {
+        return Err(());
+    }
+    Ok(Some(first.bytes().fold(0u64, |n, d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    })))
+}
+
+impl Filter for Httpd {
+    fn get_one_start(&mut self, data: &[u8]) -> Result<(), FilterError> {
+        let needed = self.buf.len() + data.len();
+        if needed > self.max_buffer {
+            return Err(FilterError::BufferFull {
+                limit: self.max_buffer,
+                needed,
+            });
+        }
+        self.buf.extend(data);
+        Ok(())
+    }
+
+    fn get_one(&mut self) -> Result<Option<Value>, FilterError> {
+        let record = self.next_record();
+        if record.is_none() {
+            self.buf.settle();
+        }
+        Ok(record)
+    }
+
+    /// `record` must be a `Value::Local(HttpResponse)`.
+    fn put(&mut self, record: Value, out: &mut Vec<u8>) -> Result<(), FilterError> {
+        let written = record
+            .as_local()
+            .and_then(|l| l.with(|r: &mut HttpResponse| r.write_to(out)));
+        written.ok_or(FilterError::WrongRecord {
+            expected: "HttpResponse",
+            found: record.kind(),
+        })
+    }
+
+    fn get_pending(&self) -> Option<Vec<u8>> {
+        (!self.buf.is_empty()).then(|| self.buf.bytes().to_vec())
+    }
+
+    fn clone_fresh(&self) -> Box<dyn Filter> {
+        Box::new(Httpd {
+            buf: FramingBuffer::new(),
+            max_content: self.max_content,
+            max_buffer: self.max_buffer,
+            max_header: self.max_header,
+            streaming: self.streaming,
+            state: State::Head,
+            scan_from: 0,
+            ready: VecDeque::new(),
+            swallow: None,
+        })
+    }
+}
+
+/// Parameters of [`Httpd`], as POE names them.
+#[derive(Debug, Default, Clone)]
+#[must_use]
+pub struct HttpdBuilder {
+    max_content: Option<usize>,
+    max_buffer: Option<usize>,
+    max_header: Option<usize>,
+    streaming: bool,
+}
+
+impl HttpdBuilder {
+    /// `MaxContent`: largest body accepted when not streaming (default
+    /// 1 MiB); larger requests get a 413 response record.
+    pub fn max_content(mut self, octets: usize) -> Self {
+        self.max_content = Some(octets);
+        self
+    }
+
+    /// `MaxBuffer`: most octets buffered (default 512 MiB).
+    pub fn max_buffer(mut self, octets: usize) -> Self {
+        self.max_buffer = Some(octets);
+        self
+    }
+
+    /// Largest request head (request line and headers) accepted (default
+    /// 64 KiB); a longer one gets a 431 response record.
+    pub fn max_header(mut self, octets: usize) -> Self {
+        self.max_header = Some(octets);
+        self
+    }
+
+    /// `Streaming`: hand the body out in pieces after the request.
+    pub fn streaming(mut self, on: bool) -> Self {
+        self.streaming = on;
+        self
+    }
+
+    /// Check the parameters as POE does and make the filter.
+    pub fn build(self) -> Result<Httpd, ConfigError> {
+        let max_content = self.max_content.unwrap_or(DEFAULT_MAX_CONTENT);
+        let max_buffer = self.max_buffer.unwrap_or(DEFAULT_MAX_BUFFER);
+        let max_header = self.max_header.unwrap_or(DEFAULT_MAX_HEADER);
+        for (name, v) in [
+            ("MaxContent", max_content),
+            ("MaxBuffer", max_buffer),
+            ("MaxHeader", max_header),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        let needed = max_content.saturating_add(max_content.to_string().len() + 1);
+        if max_buffer < needed {
+            return Err(ConfigError::BufferTooSmall { max_buffer, needed });
+        }
+        Ok(Httpd {
+            max_content,
+            max_buffer,
+            max_header,
+            streaming: self.streaming,
+            ..Httpd::new()
+        })
+    }
+}

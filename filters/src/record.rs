@@ -1,0 +1,119 @@
+//! Conversions between records and bytes shared by the byte filters.
+
+use crate::FilterError;
+use poe_kernel::{Bytes, Text, Value};
+use std::io::Write;
+
+/// A received line or chunk as a record: `Str` when it is valid UTF-8,
+/// `Bytes` otherwise, so no octet is ever lost or replaced.
+#[inline]
+pub(crate) fn text_or_bytes(raw: &[u8]) -> Value {
+    match std::str::from_utf8(raw) {
+        Ok(s) => Value::Str(Text::from(s)),
+        Err(_) => Value::Bytes(Bytes::from(raw)),
+    }
+}
+
+/// Append a record's octets to `out`, as Perl would stringify a scalar:
+/// strings and bytes as they are, numbers in Perl's notation, undef as
+/// nothing. Containers and `Local`s have no byte form.
+#[inline]
+pub(crate) fn write_bytes(record: &Value, out: &mut Vec<u8>) -> Result<(), FilterError> {
+    match record {
+        Value::Str(s) => out.extend_from_slice(s.as_bytes()),
+        Value::Bytes(b) => out.extend_from_slice(b),
+        Value::Int(_) | Value::Float(_) => {
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{record}");
+        }
+        Value::Undef => {}
+        other => return Err(FilterError::NotBytes { kind: other.kind() }),
+    }
+    Ok(())
+}
+
+/// Position of the first byte equal to `a` or `b`.
+///
+/// A word-at-a-time scan (eight bytes per step): line framing spends most
+/// of its time here, and std has no public memchr.
+#[inline]
+pub(crate) fn find_either(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pa = LO.wrapping_mul(a as u64);
+    let pb = LO.wrapping_mul(b as u64);
+    let mut chunks = hay.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let xa = w ^ pa;
+        let xb = w ^ pb;
+        let found = (xa.wrapping_sub(LO) & !xa & HI) | (xb.wrapping_sub(LO) & !xb & HI);
+        if found != 0 {
+            // The lowest flagged byte is exact (borrows only run upwards).
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == a || c == b)
+        .map(|i| offset + i)
+}
+
+/// Position of the first byte equal to `a`.
+#[inline]
+pub(crate) fn find_byte(hay: &[u8], a: u8) -> Option<usize> {
+    find_either(hay, a, a)
+}
+
+/// Position of the first occurrence of `needle` (non-empty) in `hay`.
+pub(crate) fn find_slice(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while from + needle.len() <= hay.len() {
+        let i = from + find_byte(&hay[from..=hay.len() - needle.len()], first)?;
+        if hay[i + 1..i + needle.len()] == *rest {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_either_agrees_with_a_naive_scan() {
+        let hay: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251) as u8).collect();
+        for a in [0u8, 10, 13, 128, 255, 200] {
+            for start in 0..20 {
+                let h = &hay[start..];
+                let naive = h.iter().position(|&c| c == a || c == 13);
+                assert_eq!(find_either(h, a, 13), naive, "a={a} start={start}");
+            }
+        }
+    }
+
+    #[test]
+    fn find_slice_finds_overlapping_prefixes() {
+        assert_eq!(find_slice(b"aaab", b"aab"), Some(1));
+        assert_eq!(find_slice(b"abc", b"abcd"), None);
+        assert_eq!(find_slice(b"xx\r\n", b"\r\n"), Some(2));
+    }
+
+    #[test]
+    fn records_stringify_like_perl_scalars() {
+        let mut out = Vec::new();
+        write_bytes(&Value::from(1.5), &mut out).unwrap();
+        write_bytes(&Value::from(-3), &mut out).unwrap();
+        write_bytes(&Value::Undef, &mut out).unwrap();
+        assert_eq!(out, b"1.5-3");
+        assert!(write_bytes(&Value::list([1]), &mut out).is_err());
+    }
+}
