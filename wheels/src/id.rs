@@ -21,6 +21,11 @@ impl WheelId {
     pub fn get(self) -> u64 {
         self.0
     }
+
+    /// The ID a wheel event carries as its last argument.
+    pub fn from_value(v: &Value) -> Option<WheelId> {
+        v.as_i64().and_then(|n| u64::try_from(n).ok()).map(WheelId)
+    }
 }
 
 impl fmt::Display for WheelId {

@@ -15,8 +15,10 @@ mod id;
 pub use id::WheelId;
 mod error;
 mod listen_accept;
+mod readwrite;
 pub mod socket_factory;
 
 pub use error::{errno_text, WheelError};
 pub use listen_accept::{ListenAccept, ListenAcceptBuilder};
+pub use readwrite::{ReadWrite, ReadWriteBuilder, ReadWriteEvent};
 pub use socket_factory::{SocketFactory, SocketFactoryBuilder};

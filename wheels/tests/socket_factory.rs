@@ -502,3 +502,47 @@ fn dropping_a_connecting_factory_abandons_it_quietly() {
     assert!(log.contains(&"dropped".to_owned()), "{log:?}");
     assert!(!log.iter().any(|l| l.contains(" ok ")), "{log:?}");
 }
+
+#[test]
+fn udp_datagrams_arrive_through_a_select_read_watcher() {
+    let k = Kernel::new().unwrap();
+    let got: Rc<RefCell<Vec<String>>> = Rc::default();
+    let g = got.clone();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    k.create(
+        Session::new((None::<SocketFactory>, None::<UdpSocket>))
+            .state("_start", |ctx| {
+                let w = SocketFactory::builder()
+                    .bind_address("127.0.0.1")
+                    .socket_protocol(SocketProtocol::Udp)
+                    .success_event("bound")
+                    .failure_event("fail")
+                    .build(ctx)
+                    .unwrap();
+                ctx.heap.0 = Some(w);
+            })
+            .state("bound", move |ctx| {
+                let sock = UdpSocket::from(ctx.arg(0).take_local::<Socket>().unwrap());
+                let to = sock.local_addr().unwrap();
+                for word in ["one", "two", "three"] {
+                    sender.send_to(word.as_bytes(), to).unwrap();
+                }
+                ctx.select_read(&sock, "datagram", ()).unwrap();
+                *ctx.heap = (None, Some(sock));
+            })
+            .state("datagram", move |ctx| {
+                let mut buf = [0u8; 64];
+                let (n, _) = ctx.heap.1.as_ref().unwrap().recv_from(&mut buf).unwrap();
+                g.borrow_mut()
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                if g.borrow().len() == 3 {
+                    let sock = ctx.heap.1.take().unwrap();
+                    ctx.select_read_remove(&sock).unwrap();
+                }
+            })
+            .state("fail", |ctx| -> Value { panic!("{:?}", ctx.args) }),
+    )
+    .unwrap();
+    k.run();
+    assert_eq!(*got.borrow(), ["one", "two", "three"]);
+}

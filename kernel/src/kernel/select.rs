@@ -23,6 +23,21 @@ impl Kernel {
         trigger: Trigger,
     ) -> Result<()> {
         let me = self.current()?;
+        self.watch_for(me, fd, mode, event, args, trigger)
+    }
+
+    fn watch_for(
+        &self,
+        me: SessionId,
+        fd: RawFd,
+        mode: Mode,
+        event: EventName,
+        args: Args,
+        trigger: Trigger,
+    ) -> Result<()> {
+        if !self.inner.sessions.borrow().contains(me) {
+            return Err(crate::KernelError::NoSuchSession(me.into()));
+        }
         log::trace!(target: "poe::select", "session {me} watches fd {fd} {mode:?} -> '{event}' ({trigger:?})");
         let watch = Watch {
             session: me,
@@ -179,6 +194,28 @@ impl Kernel {
         args: impl IntoArgs,
     ) -> Result<()> {
         self.watch(
+            fd.as_raw_fd(),
+            mode,
+            event.into(),
+            args.into_args(),
+            trigger,
+        )
+    }
+
+    /// Like [`Kernel::select_watch`], for `session` whichever session is
+    /// running: for owners of a watch (wheels) whose methods may be called
+    /// from other sessions' handlers.
+    pub fn select_watch_for(
+        &self,
+        session: SessionId,
+        fd: &impl AsRawFd,
+        mode: Mode,
+        trigger: Trigger,
+        event: impl Into<EventName>,
+        args: impl IntoArgs,
+    ) -> Result<()> {
+        self.watch_for(
+            session,
             fd.as_raw_fd(),
             mode,
             event.into(),

@@ -172,10 +172,45 @@ impl SysRw {
         self.octets_buffered()
     }
 
-    /// Write what is buffered, in one `write(2)`. Returns the octets still
-    /// buffered; would-block is not an error (the caller waits for the
-    /// descriptor to become writable).
+    /// Queue bytes that `fill` appends straight into the output buffer (a
+    /// filter serializing a record) as one chunk. If `fill` fails, what it
+    /// appended is dropped. Returns the octets now buffered.
+    pub fn put_with<E>(
+        &mut self,
+        fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        if self.sent > 0 && self.sent >= self.out.len() / 2 {
+            self.out.drain(..self.sent);
+            self.sent = 0;
+        }
+        let before = self.out.len();
+        if let Err(e) = fill(&mut self.out) {
+            self.out.truncate(before);
+            return Err(e);
+        }
+        let added = self.out.len() - before;
+        if added > 0 {
+            self.queued_total += added as u64;
+            self.chunk_ends.push_back(self.queued_total);
+        }
+        Ok(self.octets_buffered())
+    }
+
+    /// Write what is buffered: one `write(2)` when it all fits, as it
+    /// usually does. After a short write it tries once more, so a full
+    /// socket is seen to be full (would-block) and reports when it drains.
+    /// Returns the octets still buffered; would-block is not an error.
     pub fn flush(&mut self, fd: RawFd) -> io::Result<usize> {
+        loop {
+            let before = self.octets_buffered();
+            let left = self.write_once(fd)?;
+            if left == 0 || left == before {
+                return Ok(left);
+            }
+        }
+    }
+
+    fn write_once(&mut self, fd: RawFd) -> io::Result<usize> {
         let pending = &self.out[self.sent..];
         if pending.is_empty() {
             return Ok(0);

@@ -1,0 +1,656 @@
+//! [`ReadWrite`]: POE::Wheel::ReadWrite — buffered, filtered I/O on a
+//! descriptor, delivered as the owning session's named events.
+//!
+//! Input: the descriptor is watched edge-triggered; each readiness reads
+//! until it would block, and every record the input filter frames becomes
+//! one InputEvent `(record, wheel_id)`, called synchronously in order.
+//!
+//! Output: `put` serializes records through the output filter into the
+//! driver's buffer and queues one hidden write event; everything put before
+//! it runs leaves in one `write(2)`. Only when a write cannot finish (a full
+//! socket) is write interest registered with the poller, and it is removed
+//! once the buffer drains — an idle connection costs no wake-ups.
+
+mod handlers;
+pub(crate) mod state;
+
+use crate::driver::SysRw;
+use crate::id::{hidden_state, WheelId};
+use crate::socket_factory::Fd;
+use crate::WheelError;
+use poe_filters::{Filter, FilterError, Line};
+use poe_kernel::{Ctx, EventName, Mode, SessionId, Trigger, Value, WeakKernel};
+use state::{Events, Filters, Handles, Inner};
+use std::cell::RefCell;
+use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
+
+const KIND: &str = "ReadWrite";
+
+/// The events a ReadWrite emits, for [`ReadWrite::event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadWriteEvent {
+    /// `InputEvent`: `(record, wheel_id)`.
+    Input,
+    /// `ErrorEvent`: `(operation, errno, message, wheel_id)`.
+    Error,
+    /// `FlushedEvent`: `(wheel_id)`.
+    Flushed,
+    /// `HighEvent`: `(wheel_id)`.
+    High,
+    /// `LowEvent`: `(wheel_id)`.
+    Low,
+}
+
+/// Builds a [`ReadWrite`]; setters are POE's parameter names.
+#[must_use]
+pub struct ReadWriteBuilder {
+    handles: Handles,
+    driver: Option<SysRw>,
+    filter: Option<Box<dyn Filter>>,
+    input_filter: Option<Box<dyn Filter>>,
+    output_filter: Option<Box<dyn Filter>>,
+    events: Events,
+    high_mark: Option<usize>,
+    low_mark: Option<usize>,
+    auto_flush: bool,
+}
+
+impl ReadWriteBuilder {
+    /// `Driver` (default: a new [`SysRw`]).
+    pub fn driver(mut self, d: SysRw) -> Self {
+        self.driver = Some(d);
+        self
+    }
+
+    /// `Filter`: one filter for both directions (default: [`Line`]).
+    pub fn filter(mut self, f: impl Filter + 'static) -> Self {
+        self.filter = Some(Box::new(f));
+        self
+    }
+
+    /// `Filter`, already boxed (for filters chosen at run time).
+    pub fn filter_boxed(mut self, f: Box<dyn Filter>) -> Self {
+        self.filter = Some(f);
+        self
+    }
+
+    /// `InputFilter` (default: [`Line`]). `Filter` takes precedence.
+    pub fn input_filter(mut self, f: impl Filter + 'static) -> Self {
+        self.input_filter = Some(Box::new(f));
+        self
+    }
+
+    /// `OutputFilter` (default: [`Line`]). `Filter` takes precedence.
+    pub fn output_filter(mut self, f: impl Filter + 'static) -> Self {
+        self.output_filter = Some(Box::new(f));
+        self
+    }
+
+    /// `InputEvent`: `(record, wheel_id)`. Without it the input is not
+    /// watched at all.
+    pub fn input_event(mut self, e: impl Into<EventName>) -> Self {
+        self.events.input = Some(e.into());
+        self
+    }
+
+    /// `ErrorEvent`: `(operation, errno, message, wheel_id)`; operation is
+    /// `"read"` or `"write"`; end of file is `("read", 0, "")`.
+    pub fn error_event(mut self, e: impl Into<EventName>) -> Self {
+        self.events.error = Some(e.into());
+        self
+    }
+
+    /// `FlushedEvent`: `(wheel_id)`, each time the output buffer empties.
+    pub fn flushed_event(mut self, e: impl Into<EventName>) -> Self {
+        self.events.flushed = Some(e.into());
+        self
+    }
+
+    /// `HighEvent`: `(wheel_id)` (needs `HighMark`).
+    pub fn high_event(mut self, e: impl Into<EventName>) -> Self {
+        self.events.high = Some(e.into());
+        self
+    }
+
+    /// `LowEvent`: `(wheel_id)` (needs `LowMark`; required with it).
+    pub fn low_event(mut self, e: impl Into<EventName>) -> Self {
+        self.events.low = Some(e.into());
+        self
+    }
+
+    /// `HighMark`: buffered octets at which `put` reports high water.
+    pub fn high_mark(mut self, n: usize) -> Self {
+        self.high_mark = Some(n);
+        self
+    }
+
+    /// `LowMark`: buffered octets at which LowEvent fires after high water.
+    pub fn low_mark(mut self, n: usize) -> Self {
+        self.low_mark = Some(n);
+        self
+    }
+
+    /// `AutoFlush`: `put` writes at once when the buffer was empty.
+    pub fn auto_flush(mut self, yes: bool) -> Self {
+        self.auto_flush = yes;
+        self
+    }
+
+    /// POE's watermark rules (its "Water mark errors" croaks).
+    fn marks(&self) -> Result<Option<(usize, usize)>, WheelError> {
+        let bad = |why: &str| Err(WheelError::Invalid(format!("ReadWrite: {why}")));
+        let ev = &self.events;
+        match (self.high_mark, self.low_mark) {
+            (Some(_), None) | (None, Some(_)) => bad("HighMark and LowMark must be given together"),
+            (Some(0), _) | (_, Some(0)) => bad("HighMark and LowMark must be greater than zero"),
+            (None, None) if ev.high.is_some() => bad("HighEvent needs HighMark"),
+            (None, None) if ev.low.is_some() => bad("LowEvent needs LowMark"),
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) if ev.low.is_none() => bad("LowMark needs LowEvent"),
+            (Some(h), Some(l)) => Ok(Some((h, l))),
+        }
+    }
+
+    /// Register the wheel in the running session and start reading.
+    pub fn build<H: 'static>(self, ctx: &mut Ctx<'_, H>) -> Result<ReadWrite, WheelError> {
+        let marks = self.marks()?;
+        let filters = match (self.filter, self.input_filter, self.output_filter) {
+            (Some(f), i, o) => {
+                if i.is_some() || o.is_some() {
+                    log::warn!(target: "poe::wheels", "ReadWrite: Filter given; InputFilter/OutputFilter ignored");
+                }
+                Filters::Shared(f)
+            }
+            (None, None, None) => Filters::Shared(Box::new(Line::new())),
+            (None, i, o) => Filters::Split {
+                input: i.unwrap_or_else(|| Box::new(Line::new())),
+                output: o.unwrap_or_else(|| Box::new(Line::new())),
+            },
+        };
+        let id = WheelId::next();
+        let session = ctx.session();
+        let in_fd = self.handles.in_fd();
+        set_nonblocking(in_fd)?;
+        set_nonblocking(self.handles.out_fd())?;
+        let reading = self.events.input.is_some();
+        let inner = Rc::new(RefCell::new(Inner {
+            handles: self.handles,
+            driver: self.driver.unwrap_or_default(),
+            filters,
+            events: self.events,
+            marks,
+            high_water: false,
+            auto_flush: self.auto_flush,
+            input_paused: false,
+            input_done: false,
+            reading,
+            output_done: false,
+            flush_queued: false,
+            write_watched: false,
+        }));
+        let names = Names::new(id);
+        let weak = Rc::downgrade(&inner);
+        ctx.refcount_increment(session, &names.tag)?;
+        ctx.state(names.read.clone(), handlers::read(weak.clone(), id));
+        ctx.state(
+            names.write.clone(),
+            handlers::write(weak, id, names.write.clone()),
+        );
+        if reading {
+            ctx.select_watch(
+                &Fd(in_fd),
+                Mode::Read,
+                Trigger::Edge,
+                names.read.clone(),
+                (),
+            )?;
+        }
+        log::trace!(target: "poe::wheels", "ReadWrite({id}) on fd {in_fd} in session {session}");
+        Ok(ReadWrite {
+            inner,
+            kernel: ctx.kernel().downgrade(),
+            session,
+            id,
+            names,
+        })
+    }
+}
+
+/// The wheel's hidden state names and its keep-alive tag.
+struct Names {
+    read: EventName,
+    write: EventName,
+    tag: String,
+}
+
+impl Names {
+    fn new(id: WheelId) -> Names {
+        Names {
+            read: hidden_state(KIND, id, "select read").into(),
+            write: hidden_state(KIND, id, "select write").into(),
+            tag: format!("POE::Wheel::{KIND}({id})"),
+        }
+    }
+}
+
+fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on a descriptor the wheel owns; an invalid one gives
+    // EBADF, which we return. No memory is passed.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: as above; only sets a flag.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Buffered, filtered I/O on a descriptor (POE::Wheel::ReadWrite). Keep it
+/// in the session's heap; dropping it stops all of its events, discards
+/// unwritten output and closes the handle.
+///
+/// ```no_run
+/// use poe_kernel::{Kernel, Session};
+/// use poe_wheels::ReadWrite;
+/// use std::os::unix::net::UnixStream;
+///
+/// let (mine, _theirs) = UnixStream::pair().unwrap();
+/// let kernel = Kernel::new().unwrap();
+/// kernel.create(Session::new((Some(mine), None::<ReadWrite>))
+///     .state("_start", |ctx| {
+///         let handle = ctx.heap.0.take().unwrap();
+///         let wheel = ReadWrite::builder(handle)
+///             .input_event("got_line")
+///             .error_event("got_error")
+///             .build(ctx)
+///             .unwrap();
+///         wheel.put("hello").unwrap();
+///         ctx.heap.1 = Some(wheel);
+///     })
+///     .state("got_line", |ctx| {
+///         let line = ctx.arg(0).to_string();
+///         ctx.heap.1.as_ref().unwrap().put(format!("echo: {line}")).unwrap();
+///     })
+///     .state("got_error", |ctx| ctx.heap.1 = None) // EOF or error: done
+/// ).unwrap();
+/// kernel.run();
+/// ```
+pub struct ReadWrite {
+    inner: Rc<RefCell<Inner>>,
+    kernel: WeakKernel,
+    session: SessionId,
+    id: WheelId,
+    names: Names,
+}
+
+impl ReadWrite {
+    /// Start building a wheel on one handle for both directions (a socket).
+    pub fn builder(handle: impl AsRawFd + 'static) -> ReadWriteBuilder {
+        Self::with_handles(Handles {
+            input: Box::new(handle),
+            output: None,
+        })
+    }
+
+    /// Start building a wheel with separate input and output handles
+    /// (POE's `InputHandle` and `OutputHandle`: two pipes, stdin/stdout).
+    pub fn builder_split(
+        input: impl AsRawFd + 'static,
+        output: impl AsRawFd + 'static,
+    ) -> ReadWriteBuilder {
+        Self::with_handles(Handles {
+            input: Box::new(input),
+            output: Some(Box::new(output)),
+        })
+    }
+
+    fn with_handles(handles: Handles) -> ReadWriteBuilder {
+        ReadWriteBuilder {
+            handles,
+            driver: None,
+            filter: None,
+            input_filter: None,
+            output_filter: None,
+            events: Events::default(),
+            high_mark: None,
+            low_mark: None,
+            auto_flush: false,
+        }
+    }
+
+    /// The wheel's ID (POE's `ID`).
+    pub fn id(&self) -> WheelId {
+        self.id
+    }
+
+    /// The input descriptor.
+    pub fn input_fd(&self) -> RawFd {
+        self.inner.borrow().handles.in_fd()
+    }
+
+    /// The output descriptor.
+    pub fn output_fd(&self) -> RawFd {
+        self.inner.borrow().handles.out_fd()
+    }
+
+    /// Queue a record for output. Returns the high-water flag: true if
+    /// `HighMark` is set and the buffered octets reached it (POE's `put`
+    /// return value). The write happens after the running handler, with
+    /// everything else put meanwhile.
+    pub fn put(&self, record: impl Into<Value>) -> Result<bool, FilterError> {
+        self.put_all([record.into()])
+    }
+
+    /// Queue several records (POE's `put(@records)`).
+    pub fn put_all(&self, records: impl IntoIterator<Item = Value>) -> Result<bool, FilterError> {
+        let (high, schedule, write_now, fd, announce) = {
+            let mut inner = self.inner.borrow_mut();
+            let was_empty = inner.driver.octets_buffered() == 0;
+            for record in records {
+                let Inner {
+                    driver, filters, ..
+                } = &mut *inner;
+                driver.put_with(|out| filters.output().put(record, out))?;
+            }
+            if inner.output_done {
+                // shutdown_output or a write error: nothing will be sent.
+                inner.driver.discard_output();
+                return Ok(false);
+            }
+            let buffered = inner.driver.octets_buffered();
+            // Crossing HighMark here announces it: HighEvent is queued at
+            // once (POE sets the flag here and so never fires HighEvent).
+            let announce = match inner.marks {
+                Some((high, _)) if buffered >= high && !inner.high_water => {
+                    inner.high_water = true;
+                    inner.events.high.clone()
+                }
+                _ => None,
+            };
+            let high = inner.marks.is_some() && inner.high_water;
+            let schedule = was_empty && buffered > 0 && !inner.flush_queued && !inner.write_watched;
+            if schedule {
+                inner.flush_queued = true;
+            }
+            (
+                high,
+                schedule,
+                schedule && inner.auto_flush,
+                inner.handles.out_fd(),
+                announce,
+            )
+        };
+        if let (Some(event), Some(k)) = (announce, self.kernel.upgrade()) {
+            let _ = k.post(self.session, event, (self.id,));
+        }
+        if write_now {
+            // AutoFlush: write at once; the queued write event still
+            // reports errors, watermarks and the flush.
+            let _ = self.inner.borrow_mut().driver.flush(fd);
+        }
+        if schedule {
+            self.queue_write();
+        }
+        Ok(high)
+    }
+
+    fn queue_write(&self) {
+        if let Some(k) = self.kernel.upgrade() {
+            if k.post(self.session, self.names.write.clone(), ()).is_err() {
+                self.inner.borrow_mut().flush_queued = false;
+            }
+        }
+    }
+
+    /// Write what is buffered now instead of after the handler (POE's
+    /// `flush`); FlushedEvent and watermark events follow as usual.
+    pub fn flush(&self) {
+        let queue = {
+            let mut inner = self.inner.borrow_mut();
+            let fd = inner.handles.out_fd();
+            if !inner.output_done {
+                let _ = inner.driver.flush(fd);
+            }
+            let queue = !inner.flush_queued && !inner.write_watched;
+            if queue {
+                inner.flush_queued = true;
+            }
+            queue
+        };
+        if queue {
+            self.queue_write();
+        }
+    }
+
+    /// Octets waiting to be written (POE's `get_driver_out_octets`).
+    pub fn get_driver_out_octets(&self) -> usize {
+        self.inner.borrow().driver.octets_buffered()
+    }
+
+    /// Records (chunks) waiting to be written, a partly written one
+    /// included (POE's `get_driver_out_messages`).
+    pub fn get_driver_out_messages(&self) -> usize {
+        self.inner.borrow().driver.messages_buffered()
+    }
+
+    /// Rename an event, or with `None` stop emitting it (POE's `event`).
+    /// `Input => None` stops reading; naming it again resumes, and unread
+    /// input is then delivered.
+    pub fn event(&self, which: ReadWriteEvent, name: Option<EventName>) {
+        let mut inner = self.inner.borrow_mut();
+        let no_marks = inner.marks.is_none();
+        let ev = &mut inner.events;
+        match which {
+            ReadWriteEvent::Input => ev.input = name,
+            ReadWriteEvent::Error => ev.error = name,
+            ReadWriteEvent::Flushed => ev.flushed = name,
+            ReadWriteEvent::High | ReadWriteEvent::Low if no_marks => {
+                log::warn!(target: "poe::wheels", "ReadWrite({}): {which:?}Event ignored: no watermarks configured", self.id);
+            }
+            ReadWriteEvent::High => ev.high = name,
+            ReadWriteEvent::Low => ev.low = name,
+        }
+        if which != ReadWriteEvent::Input || inner.input_done {
+            return;
+        }
+        let want = inner.events.input.is_some();
+        let fd = inner.handles.in_fd();
+        let was = std::mem::replace(&mut inner.reading, want);
+        drop(inner);
+        let Some(k) = self.kernel.upgrade() else {
+            return;
+        };
+        match (was, want) {
+            (false, true) => {
+                let _ = k.select_watch_for(
+                    self.session,
+                    &Fd(fd),
+                    Mode::Read,
+                    Trigger::Edge,
+                    self.names.read.clone(),
+                    (),
+                );
+                k.select_retrigger(&Fd(fd), Mode::Read);
+            }
+            (true, false) => k.select_remove_for(self.session, &Fd(fd), Mode::Read),
+            _ => {}
+        }
+    }
+
+    /// Replace the filter for both directions (POE's `set_filter`). Input
+    /// the old filter had not framed yet moves to the new one; records it
+    /// frames are delivered next (at once, if called from an InputEvent
+    /// handler), before any new read.
+    pub fn set_filter(&self, filter: impl Filter + 'static) -> Result<(), FilterError> {
+        self.swap_input(Box::new(filter), true)
+    }
+
+    /// Replace the input filter only (POE's `set_input_filter`).
+    pub fn set_input_filter(&self, filter: impl Filter + 'static) -> Result<(), FilterError> {
+        self.swap_input(Box::new(filter), false)
+    }
+
+    /// Replace the output filter only (POE's `set_output_filter`). Output
+    /// already buffered was serialized by the old one and is unaffected.
+    pub fn set_output_filter(&self, filter: impl Filter + 'static) {
+        let mut inner = self.inner.borrow_mut();
+        let old = std::mem::replace(&mut inner.filters, Filters::Shared(Box::new(Line::new())));
+        inner.filters = match old {
+            Filters::Shared(f) => Filters::Split {
+                input: f,
+                output: Box::new(filter),
+            },
+            Filters::Split { input, .. } => Filters::Split {
+                input,
+                output: Box::new(filter),
+            },
+        };
+    }
+
+    fn swap_input(&self, mut new: Box<dyn Filter>, both: bool) -> Result<(), FilterError> {
+        let (fd, reading) = {
+            let mut inner = self.inner.borrow_mut();
+            if let Some(pending) = inner.filters.input().get_pending() {
+                new.get_one_start(&pending)?;
+            }
+            let old = std::mem::replace(&mut inner.filters, Filters::Shared(Box::new(Line::new())));
+            inner.filters = match (old, both) {
+                (_, true) => Filters::Shared(new),
+                (Filters::Shared(out), false) | (Filters::Split { output: out, .. }, false) => {
+                    Filters::Split {
+                        input: new,
+                        output: out,
+                    }
+                }
+            };
+            (inner.handles.in_fd(), inner.reading && !inner.input_paused)
+        };
+        if reading {
+            // Deliver what the new filter can frame from the moved bytes.
+            if let Some(k) = self.kernel.upgrade() {
+                k.select_retrigger(&Fd(fd), Mode::Read);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop reading until [`ReadWrite::resume_input`]. Records already
+    /// framed from the last read are still delivered.
+    pub fn pause_input(&self) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.input_paused || !inner.reading {
+            inner.input_paused = true;
+            return;
+        }
+        inner.input_paused = true;
+        let fd = inner.handles.in_fd();
+        drop(inner);
+        if let Some(k) = self.kernel.upgrade() {
+            k.select_pause(&Fd(fd), Mode::Read);
+        }
+    }
+
+    /// Read again after [`ReadWrite::pause_input`]; what arrived meanwhile
+    /// is delivered.
+    pub fn resume_input(&self) {
+        let mut inner = self.inner.borrow_mut();
+        if !inner.input_paused {
+            return;
+        }
+        inner.input_paused = false;
+        let (fd, reading) = (inner.handles.in_fd(), inner.reading);
+        drop(inner);
+        if let (true, Some(k)) = (reading, self.kernel.upgrade()) {
+            k.select_resume(&Fd(fd), Mode::Read);
+        }
+    }
+
+    /// `shutdown(SHUT_RD)` and stop reading for good.
+    pub fn shutdown_input(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.input_done = true;
+        let was = std::mem::take(&mut inner.reading);
+        let fd = inner.handles.in_fd();
+        drop(inner);
+        // SAFETY: shutdown on a descriptor the wheel owns; errors (not a
+        // socket, not connected) are ignored, as in POE.
+        unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+        if let (true, Some(k)) = (was, self.kernel.upgrade()) {
+            k.select_remove_for(self.session, &Fd(fd), Mode::Read);
+        }
+    }
+
+    /// `shutdown(SHUT_WR)`: the peer sees end of file. Output still
+    /// buffered is never sent (as in POE): flush first if it matters.
+    pub fn shutdown_output(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.output_done = true;
+        inner.driver.discard_output();
+        let watched = std::mem::take(&mut inner.write_watched);
+        let fd = inner.handles.out_fd();
+        drop(inner);
+        // SAFETY: as in `shutdown_input`.
+        unsafe { libc::shutdown(fd, libc::SHUT_WR) };
+        if let (true, Some(k)) = (watched, self.kernel.upgrade()) {
+            k.select_remove_for(self.session, &Fd(fd), Mode::Write);
+        }
+    }
+
+    /// Change `HighMark`; refused (false, with a warning) without
+    /// configured watermarks or unless it stays above `LowMark`.
+    pub fn set_high_mark(&self, n: usize) -> bool {
+        self.set_marks(|(_, low)| (n > low).then_some((n, low)))
+    }
+
+    /// Change `LowMark`; refused unless `0 < n < HighMark`.
+    pub fn set_low_mark(&self, n: usize) -> bool {
+        self.set_marks(|(high, _)| (n > 0 && n < high).then_some((high, n)))
+    }
+
+    fn set_marks(&self, change: impl FnOnce((usize, usize)) -> Option<(usize, usize)>) -> bool {
+        let mut inner = self.inner.borrow_mut();
+        match inner.marks.and_then(change) {
+            Some(marks) => {
+                inner.marks = Some(marks);
+                true
+            }
+            None => {
+                log::warn!(target: "poe::wheels", "ReadWrite({}): watermark change refused", self.id);
+                false
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for ReadWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.inner.borrow();
+        f.debug_struct("ReadWrite")
+            .field("id", &self.id)
+            .field("in_fd", &inner.handles.in_fd())
+            .field("out_fd", &inner.handles.out_fd())
+            .field("buffered", &inner.driver.octets_buffered())
+            .finish()
+    }
+}
+
+impl Drop for ReadWrite {
+    fn drop(&mut self) {
+        let Some(k) = self.kernel.upgrade() else {
+            return;
+        };
+        let (in_fd, out_fd) = {
+            let inner = self.inner.borrow();
+            (inner.handles.in_fd(), inner.handles.out_fd())
+        };
+        k.select_remove_for(self.session, &Fd(in_fd), Mode::Read);
+        k.select_remove_for(self.session, &Fd(out_fd), Mode::Write);
+        k.remove_state(self.session, &self.names.read);
+        k.remove_state(self.session, &self.names.write);
+        let _ = k.refcount_decrement(self.session, &self.names.tag);
+        // The handles close when `inner` drops, after the watches are gone.
+    }
+}

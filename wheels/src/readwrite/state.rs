@@ -1,0 +1,105 @@
+//! What a ReadWrite wheel keeps: its handles, driver, filters, event names,
+//! watermarks and flags. Shared (weakly) with its hidden states.
+
+use crate::driver::SysRw;
+use poe_filters::Filter;
+use poe_kernel::EventName;
+use std::os::fd::{AsRawFd, RawFd};
+
+/// The filters: one for both directions (POE's `Filter`), or one each.
+pub(crate) enum Filters {
+    Shared(Box<dyn Filter>),
+    Split {
+        input: Box<dyn Filter>,
+        output: Box<dyn Filter>,
+    },
+}
+
+impl Filters {
+    pub fn input(&mut self) -> &mut dyn Filter {
+        match self {
+            Filters::Shared(f) => f.as_mut(),
+            Filters::Split { input, .. } => input.as_mut(),
+        }
+    }
+
+    pub fn output(&mut self) -> &mut dyn Filter {
+        match self {
+            Filters::Shared(f) => f.as_mut(),
+            Filters::Split { output, .. } => output.as_mut(),
+        }
+    }
+}
+
+/// The events a ReadWrite emits, renamable at run time.
+#[derive(Clone, Default)]
+pub(crate) struct Events {
+    pub input: Option<EventName>,
+    pub error: Option<EventName>,
+    pub flushed: Option<EventName>,
+    pub high: Option<EventName>,
+    pub low: Option<EventName>,
+}
+
+/// The descriptors: one handle for both directions, or one each. The
+/// objects are owned so the descriptors stay open while the wheel lives.
+pub(crate) struct Handles {
+    pub input: Box<dyn AsRawFd>,
+    pub output: Option<Box<dyn AsRawFd>>,
+}
+
+impl Handles {
+    pub fn in_fd(&self) -> RawFd {
+        self.input.as_raw_fd()
+    }
+
+    pub fn out_fd(&self) -> RawFd {
+        self.output
+            .as_ref()
+            .map_or_else(|| self.input.as_raw_fd(), |o| o.as_raw_fd())
+    }
+}
+
+pub(crate) struct Inner {
+    pub handles: Handles,
+    pub driver: SysRw,
+    pub filters: Filters,
+    pub events: Events,
+    /// `(high, low)` octet thresholds.
+    pub marks: Option<(usize, usize)>,
+    /// Above the high mark since the last time below the low one.
+    pub high_water: bool,
+    pub auto_flush: bool,
+    /// `pause_input`: no further reads until `resume_input`.
+    pub input_paused: bool,
+    /// No more input, ever: EOF, a read or filter error, `shutdown_input`.
+    pub input_done: bool,
+    /// A read watch is registered.
+    pub reading: bool,
+    /// No more output: `shutdown_output` or a write error.
+    pub output_done: bool,
+    /// A hidden write event is queued (output waiting for its flush).
+    pub flush_queued: bool,
+    /// A write watch is registered: output is blocked on a full socket.
+    pub write_watched: bool,
+}
+
+impl Inner {
+    /// What the watermarks say after the buffer changed: `(low, high)`
+    /// events to emit. Low before high; never both.
+    pub fn watermark_transition(&mut self) -> (bool, bool) {
+        let Some((high, low)) = self.marks else {
+            return (false, false);
+        };
+        let buffered = self.driver.octets_buffered();
+        if self.high_water && buffered <= low {
+            self.high_water = false;
+            (true, false)
+        } else if !self.high_water && buffered >= high {
+            self.high_water = true;
+            (false, true)
+        } else {
+            (false, false)
+        }
+    }
+}
