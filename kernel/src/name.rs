@@ -34,6 +34,15 @@ impl EventName {
         }
     }
 
+    /// The address and length of a name that is a string literal: an
+    /// identity that never changes (literals live for the whole program).
+    pub(crate) fn static_key(&self) -> Option<(usize, usize)> {
+        match self.0 {
+            Repr::Static(s) => Some((s.as_ptr() as usize, s.len())),
+            Repr::Shared(_) => None,
+        }
+    }
+
     /// A name from a string literal, usable in `const` context.
     pub const fn from_static(s: &'static str) -> EventName {
         EventName(Repr::Static(s))

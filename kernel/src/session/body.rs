@@ -83,14 +83,14 @@ pub(crate) fn invoke<H: 'static>(
     let (handler, name, args) = {
         let table = states.borrow();
         if let Some(h) = table.get(&ev.name) {
-            (h.clone(), ev.name, ev.args)
+            (h, ev.name, ev.args)
         } else if let Some(h) = table.get(&DEFAULT) {
             let args = (
                 Value::from(ev.name.as_str()),
                 Value::List(ev.args.into_vec()),
             )
                 .into_args();
-            (h.clone(), DEFAULT, args)
+            (h, DEFAULT, args)
         } else {
             return None;
         }

@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::fxhash::FxHashMap;
 use crate::name::EventName;
 use crate::value::Value;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// A state handler. Shared so a dispatch can hold it while the handler
@@ -21,29 +21,52 @@ where
     Rc::new(move |ctx: &mut Ctx<'_, H>| f(ctx).into())
 }
 
+/// A literal event name's address and length (see [`EventName`]).
+type LiteralKey = (usize, usize);
+
 /// The handlers of one session, typed by its heap.
 pub(crate) struct StateTable<H: 'static> {
     map: FxHashMap<EventName, Handler<H>>,
+    /// The last handler found for a literal event name, by the literal's
+    /// address: a wheel delivers the same event record after record, and
+    /// this skips hashing its name each time.
+    last: Cell<Option<(LiteralKey, Handler<H>)>>,
 }
 
 impl<H: 'static> Default for StateTable<H> {
     fn default() -> Self {
         StateTable {
             map: FxHashMap::default(),
+            last: Cell::new(None),
         }
     }
 }
 
 impl<H: 'static> StateTable<H> {
-    pub(crate) fn get(&self, name: &EventName) -> Option<&Handler<H>> {
-        self.map.get(name)
+    /// The handler for `name`, shared.
+    pub(crate) fn get(&self, name: &EventName) -> Option<Handler<H>> {
+        let key = name.static_key();
+        if let (Some(key), Some((cached, handler))) = (key, self.last.take()) {
+            let hit = (cached == key).then(|| handler.clone());
+            self.last.set(Some((cached, handler)));
+            if hit.is_some() {
+                return hit;
+            }
+        }
+        let handler = self.map.get(name)?.clone();
+        if let Some(key) = key {
+            self.last.set(Some((key, handler.clone())));
+        }
+        Some(handler)
     }
 
     pub(crate) fn insert(&mut self, name: EventName, h: Handler<H>) -> Option<Handler<H>> {
+        self.last.set(None);
         self.map.insert(name, h)
     }
 
     pub(crate) fn remove(&mut self, name: &str) -> Option<Handler<H>> {
+        self.last.set(None);
         self.map.remove(name)
     }
 
