@@ -403,3 +403,35 @@ fn regression_non_ascii_class_names_survive_round_trips() {
     let utf8 = blessed("Ünïcode::Clàss", Value::list([1]));
     assert_eq!(thaw(&nfreeze(&utf8).unwrap()).unwrap(), utf8);
 }
+
+/// Fuzz finding (reference target, crash-d91342a3…): nfreeze counted two
+/// levels per reference where thaw counts one, so a long chain of (weak)
+/// references and blessings that thawed could not be frozen again.
+#[test]
+fn regression_what_thaw_accepts_nfreeze_accepts_at_the_depth_limit() {
+    use poe_filters::storable::DEFAULT_MAX_DEPTH;
+    // A chain of weak references, then undef: as deep as thaw allows.
+    let mut image = b"\x05\x0b".to_vec();
+    image.extend(std::iter::repeat(0x1b).take(DEFAULT_MAX_DEPTH));
+    image.push(0x05);
+    std::thread::Builder::new()
+        .stack_size(64 << 20) // Value's recursive drop and comparison
+        .spawn(move || {
+            let v = thaw(&image).unwrap();
+            let again = nfreeze(&v).expect("what thaws freezes");
+            assert_eq!(thaw(&again).unwrap(), v);
+            // One level more is refused by both.
+            let deeper = Value::Ref(Box::new(v));
+            assert!(matches!(
+                nfreeze(&deeper),
+                Err(StorableError::TooDeep { .. })
+            ));
+            let mut image = b"\x05\x0b".to_vec();
+            image.extend(std::iter::repeat(0x1b).take(DEFAULT_MAX_DEPTH + 1));
+            image.push(0x05);
+            assert!(matches!(thaw(&image), Err(StorableError::TooDeep { .. })));
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

@@ -129,14 +129,6 @@ enum Frame {
     Replay { resume: usize },
 }
 
-/// What feeding a finished item to the innermost frame did.
-enum Fed {
-    /// The frame wants another item.
-    More,
-    /// The frame is complete: this is what it made.
-    Done(Item),
-}
-
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
@@ -264,12 +256,12 @@ impl Reader<'_> {
             // Hand the finished item to the frames, closing every frame it
             // completes.
             loop {
-                let Some(frame) = self.stack.pop() else {
+                if self.stack.is_empty() {
                     return Ok(item);
-                };
-                match self.feed(frame, item)? {
-                    Fed::More => break,
-                    Fed::Done(done) => item = done,
+                }
+                match self.feed(item)? {
+                    Some(done) => item = done,
+                    None => break,
                 }
             }
         }
@@ -352,92 +344,110 @@ impl Reader<'_> {
         Ok(Some(item))
     }
 
-    /// Give `item` to `frame` (already popped); pushes it back if it wants
-    /// more.
-    fn feed(&mut self, frame: Frame, item: Item) -> Result<Fed, StorableError> {
-        match frame {
+    /// Give `item` to the innermost frame, in place; the frame's result
+    /// when `item` completes it (the frame is then popped).
+    fn feed(&mut self, item: Item) -> Result<Option<Item>, StorableError> {
+        let Some(top) = self.stack.last_mut() else {
+            return Ok(Some(item));
+        };
+        // What a reference, bless or replay frame wraps.
+        let mut inner = None;
+        match top {
             Frame::Array {
-                mut items,
-                remaining,
-                tag,
+                items, remaining, ..
             } => {
                 items.push(item.into_scalar());
-                if remaining > 1 {
-                    self.stack.push(Frame::Array {
-                        items,
-                        remaining: remaining - 1,
-                        tag,
-                    });
-                    return Ok(Fed::More);
+                *remaining -= 1;
+                if *remaining > 0 {
+                    return Ok(None);
                 }
-                self.finish_tag(tag);
-                Ok(Fed::Done(Item::Array(items)))
             }
             Frame::Hash {
-                mut map,
-                remaining,
-                flagged,
-                waiting_key,
-                tag,
+                waiting_key: waiting @ Some(_),
+                ..
             } => {
-                let entry = match waiting_key {
-                    // `item` is the SV key of the waiting value.
-                    Some(value) => Some((item.into_scalar().to_string(), value)),
-                    None => {
-                        let value = item.into_scalar();
-                        let flags = if flagged { self.byte()? } else { 0 };
-                        if flags & key_flag::IS_SV != 0 {
-                            self.stack.push(Frame::Hash {
-                                map,
-                                remaining,
-                                flagged,
-                                waiting_key: Some(value),
-                                tag,
-                            });
-                            return Ok(Fed::More);
-                        }
-                        let len = self.len32()?;
-                        let raw = self.take(len)?;
-                        let key = if flags & key_flag::UTF8 != 0 {
-                            String::from_utf8_lossy(raw).into_owned()
-                        } else {
-                            // Plain and WASUTF8 keys are Latin-1 octets.
-                            latin1(raw)
-                        };
-                        // A placeholder is a deleted slot of a locked hash.
-                        (flags & key_flag::PLACEHOLDER == 0).then_some((key, value))
+                // `item` is the SV key of the waiting value.
+                let value = waiting.take().unwrap_or_default();
+                let key = item.into_scalar().to_string();
+                if !self.insert(key, value)? {
+                    return Ok(None);
+                }
+            }
+            Frame::Hash { flagged, .. } => {
+                let flagged = *flagged;
+                let value = item.into_scalar();
+                let flags = if flagged { self.byte()? } else { 0 };
+                if flags & key_flag::IS_SV != 0 {
+                    if let Some(Frame::Hash { waiting_key, .. }) = self.stack.last_mut() {
+                        *waiting_key = Some(value);
                     }
+                    return Ok(None);
+                }
+                let len = self.len32()?;
+                let raw = self.take(len)?;
+                let key = if flags & key_flag::UTF8 != 0 {
+                    String::from_utf8_lossy(raw).into_owned()
+                } else {
+                    // Plain and WASUTF8 keys are Latin-1 octets.
+                    latin1(raw)
                 };
-                if let Some((key, value)) = entry {
-                    self.charge(key.len())?;
-                    map.insert(key, value);
+                // A placeholder is a deleted slot of a locked hash.
+                let more = if flags & key_flag::PLACEHOLDER == 0 {
+                    self.insert(key, value)?
+                } else {
+                    self.count_entry()
+                };
+                if !more {
+                    return Ok(None);
                 }
-                if remaining > 1 {
-                    self.stack.push(Frame::Hash {
-                        map,
-                        remaining: remaining - 1,
-                        flagged,
-                        waiting_key: None,
-                        tag,
-                    });
-                    return Ok(Fed::More);
-                }
-                self.finish_tag(tag);
-                Ok(Fed::Done(Item::Hash(map)))
             }
-            Frame::Ref { tag } => {
+            Frame::Ref { .. } | Frame::Bless { .. } | Frame::Replay { .. } => inner = Some(item),
+        }
+        // The innermost frame is complete.
+        let done = match self.stack.pop() {
+            Some(Frame::Array { items, tag, .. }) => {
                 self.finish_tag(tag);
-                Ok(Fed::Done(Item::Scalar(item.into_reference())))
+                Item::Array(items)
             }
-            Frame::Bless { class, tag } => {
+            Some(Frame::Hash { map, tag, .. }) => {
                 self.finish_tag(tag);
-                Ok(Fed::Done(Item::Blessed(class, Box::new(item))))
+                Item::Hash(map)
             }
-            Frame::Replay { resume } => {
+            Some(Frame::Ref { tag }) => {
+                self.finish_tag(tag);
+                Item::Scalar(inner.map_or(Value::Undef, Item::into_reference))
+            }
+            Some(Frame::Bless { class, tag }) => {
+                self.finish_tag(tag);
+                Item::Blessed(class, Box::new(inner.unwrap_or(Item::Scalar(Value::Undef))))
+            }
+            Some(Frame::Replay { resume }) => {
                 self.pos = resume;
                 self.replaying -= 1;
-                Ok(Fed::Done(item))
+                inner.unwrap_or(Item::Scalar(Value::Undef))
             }
+            None => inner.unwrap_or(Item::Scalar(Value::Undef)),
+        };
+        Ok(Some(done))
+    }
+
+    /// Insert an entry into the innermost hash; true when that completes it.
+    fn insert(&mut self, key: String, value: Value) -> Result<bool, StorableError> {
+        self.charge(key.len())?;
+        if let Some(Frame::Hash { map, .. }) = self.stack.last_mut() {
+            map.insert(key, value);
+        }
+        Ok(self.count_entry())
+    }
+
+    /// Count one entry of the innermost hash; true when it was the last.
+    fn count_entry(&mut self) -> bool {
+        match self.stack.last_mut() {
+            Some(Frame::Hash { remaining, .. }) => {
+                *remaining -= 1;
+                *remaining == 0
+            }
+            _ => true,
         }
     }
 

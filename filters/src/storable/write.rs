@@ -95,13 +95,19 @@ impl<'v> Writer<'_, 'v> {
     }
 
     /// What a reference points at: the array, hash or scalar itself.
+    ///
+    /// Nesting is counted exactly as the reader counts it — one level per
+    /// reference, bless and non-empty container — so what one accepts the
+    /// other accepts.
     fn referent(&mut self, v: &'v Value) -> Result<(), StorableError> {
-        self.enter()?;
         match v {
             Value::List(items) => {
                 self.out.push(op::ARRAY);
                 self.len32(items.len())?;
-                self.tasks.extend(items.iter().rev().map(Task::Scalar));
+                if !items.is_empty() {
+                    self.enter()?;
+                    self.tasks.extend(items.iter().rev().map(Task::Scalar));
+                }
             }
             Value::Map(map) => {
                 // Perl writes SX_HASH unless a key needs the UTF-8 flag.
@@ -113,15 +119,19 @@ impl<'v> Writer<'_, 'v> {
                     self.out.push(op::HASH);
                 }
                 self.len32(map.len())?;
-                // Each entry is its value, then its key.
-                for (key, value) in map.iter().rev() {
-                    self.tasks.push(Task::Key(key, flagged));
-                    self.tasks.push(Task::Scalar(value));
+                if !map.is_empty() {
+                    self.enter()?;
+                    // Each entry is its value, then its key.
+                    for (key, value) in map.iter().rev() {
+                        self.tasks.push(Task::Key(key, flagged));
+                        self.tasks.push(Task::Scalar(value));
+                    }
                 }
             }
             Value::Ref(target) => self.tasks.push(Task::Scalar(target)),
             Value::Blessed(b) => {
                 self.bless(&b.class)?;
+                self.enter()?;
                 self.tasks.push(match &b.value {
                     // The documented form holds the reference; a bare scalar
                     // is taken as the blessed scalar itself.
@@ -214,8 +224,8 @@ impl<'v> Writer<'_, 'v> {
             Value::Str(s) => self.string(op::UTF8STR, op::LUTF8STR, s.as_bytes()),
             Value::Bytes(b) => self.string(op::SCALAR, op::LSCALAR, b),
             Value::List(_) | Value::Map(_) | Value::Ref(_) | Value::Blessed(_) => {
-                self.enter()?;
                 self.out.push(op::REF);
+                self.enter()?;
                 self.tasks.push(Task::Referent(v));
                 Ok(())
             }
