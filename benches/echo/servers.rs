@@ -110,14 +110,14 @@ pub fn poe_readwrite() {
 
     struct Heap {
         listener: Option<SocketFactory>,
-        clients: HashMap<WheelId, ReadWrite>,
+        clients: std::collections::BTreeMap<WheelId, ReadWrite>,
     }
     let kernel = Kernel::new().unwrap();
     kernel
         .create(
             Session::new(Heap {
                 listener: None,
-                clients: HashMap::new(),
+                clients: std::collections::BTreeMap::new(),
             })
             .state("_start", |ctx| {
                 let w = SocketFactory::builder()

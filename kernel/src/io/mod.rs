@@ -85,6 +85,10 @@ struct FdEntry {
     check: u8,
     /// In `IoState::pending`.
     listed: bool,
+    /// The poller reported the peer's end closed, or an error: reading
+    /// will find end of file or the error even if a read just came back
+    /// short. Sticky: it stays true until the descriptor is unwatched.
+    peer_closed: bool,
 }
 
 impl FdEntry {
@@ -362,7 +366,11 @@ impl IoState {
             Err(e) => return Err(e),
         }
         let mut marks = Vec::with_capacity(self.events.iter().count());
+        let mut closed = Vec::new();
         for ev in self.events.iter() {
+            if ev.is_read_closed() || ev.is_error() {
+                closed.push(ev.token().0 as RawFd);
+            }
             let mut bits = 0;
             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                 bits |= Mode::Read.bit();
@@ -377,6 +385,11 @@ impl IoState {
         }
         for (fd, bits) in marks {
             self.mark(fd, bits, 0);
+        }
+        for fd in closed {
+            if let Some(e) = self.entry_mut(fd) {
+                e.peer_closed = true;
+            }
         }
         Ok(())
     }
@@ -471,6 +484,12 @@ impl IoState {
             let m = &e.modes[mode as usize];
             !m.paused && m.watches.iter().any(|w| w.session == session)
         })
+    }
+
+    /// True once the poller has reported the peer's end of `fd` closed, or
+    /// an error on it.
+    pub(crate) fn peer_closed(&self, fd: RawFd) -> bool {
+        self.entry(fd).is_some_and(|e| e.peer_closed)
     }
 
     /// Every watched descriptor (for introspection).

@@ -242,6 +242,14 @@ impl Kernel {
         self.inner.io.borrow_mut().retrigger(fd.as_raw_fd(), mode);
     }
 
+    /// True once the poller has reported the peer's end of `fd` closed (or
+    /// an error on it). An edge-triggered reader that got a short read may
+    /// stop reading — unless this says end of file is waiting behind the
+    /// data, with no new edge to announce it.
+    pub fn select_peer_closed(&self, fd: &impl AsRawFd) -> bool {
+        self.inner.io.borrow().peer_closed(fd.as_raw_fd())
+    }
+
     /// Pause `mode` on `fd` for every session watching it, without
     /// unregistering or releasing anything. Returns whether anything
     /// watches it in that mode (POE's `select_pause_*` returns 1 or 0).

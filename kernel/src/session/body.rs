@@ -11,7 +11,7 @@ use super::{Ctx, SessionId};
 use crate::event::Event;
 use crate::kernel::Kernel;
 use crate::name::EventName;
-use crate::value::{IntoArgs, Value};
+use crate::value::{Args, IntoArgs, Value};
 use std::rc::Rc;
 
 /// Something that can run a session's handler for an event: a heap owned by
@@ -80,6 +80,17 @@ pub(crate) fn invoke<H: 'static>(
     states: &SharedStates<H>,
     ev: Event,
 ) -> Option<Value> {
+    invoke_returning_args(kernel, heap, states, ev).0
+}
+
+/// [`invoke`], handing back the argument list the handler ended with, for
+/// a caller that reuses it (see `Ctx::call_self_with`).
+pub(crate) fn invoke_returning_args<H: 'static>(
+    kernel: &Kernel,
+    heap: &mut H,
+    states: &SharedStates<H>,
+    ev: Event,
+) -> (Option<Value>, Args) {
     let (handler, name, args) = {
         let table = states.borrow();
         if let Some(h) = table.get(&ev.name) {
@@ -92,7 +103,7 @@ pub(crate) fn invoke<H: 'static>(
                 .into_args();
             (h, DEFAULT, args)
         } else {
-            return None;
+            return (None, ev.args);
         }
     };
     let mut ctx = Ctx {
@@ -106,5 +117,6 @@ pub(crate) fn invoke<H: 'static>(
         caller_state: ev.caller_state,
         caller: ev.caller,
     };
-    Some(handler(&mut ctx))
+    let result = handler(&mut ctx);
+    (Some(result), std::mem::take(&mut ctx.args))
 }

@@ -38,6 +38,11 @@ impl Args {
         self.0
     }
 
+    /// Remove every argument, keeping the list's capacity.
+    pub fn clear(&mut self) {
+        self.0.clear()
+    }
+
     /// Move argument `i` out, leaving `Undef` (`Undef` when absent).
     pub fn take(&mut self, i: usize) -> Value {
         self.0.get_mut(i).map(Value::take).unwrap_or_default()

@@ -341,19 +341,26 @@ impl ReadWrite {
     /// return value). The write happens after the running handler, with
     /// everything else put meanwhile.
     pub fn put(&self, record: impl Into<Value>) -> Result<bool, FilterError> {
-        self.put_all([record.into()])
+        self.put_records(std::iter::once(record.into()))
     }
 
     /// Queue several records (POE's `put(@records)`).
     pub fn put_all(&self, records: impl IntoIterator<Item = Value>) -> Result<bool, FilterError> {
+        self.put_records(records.into_iter())
+    }
+
+    fn put_records(&self, records: impl Iterator<Item = Value>) -> Result<bool, FilterError> {
         let (high, schedule, write_now, fd, announce) = {
             let mut inner = self.inner.borrow_mut();
             let was_empty = inner.driver.octets_buffered() == 0;
-            for record in records {
+            {
                 let Inner {
                     driver, filters, ..
                 } = &mut *inner;
-                driver.put_with(|out| filters.output().put(record, out))?;
+                let output = filters.output();
+                for record in records {
+                    driver.put_with(|out| output.put(record, out))?;
+                }
             }
             if inner.output_done {
                 // shutdown_output or a write error: nothing will be sent.
