@@ -1,1 +1,10 @@
-//! POE components: Server::TCP, Client::TCP and IKC. (Built in issues 5 and 6.)
+//! # poe-components
+//!
+//! POE's components as state-machine sessions on the poe-rs kernel:
+//! [`tcp::Server`] (POE::Component::Server::TCP) and [`tcp::Client`]
+//! (POE::Component::Client::TCP), built on SocketFactory and ReadWrite
+//! exactly as in POE.
+
+#![deny(missing_docs)]
+
+pub mod tcp;

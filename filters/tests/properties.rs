@@ -266,8 +266,7 @@ fn request() -> impl Strategy<Value = (Vec<u8>, String, Vec<u8>)> {
             (bytes, uri, body)
         })
         .prop_filter("body must not start with white space", |(_, _, body)| {
-            body.first()
-                .map_or(true, |b| !b" \t\r\n\x0b\x0c".contains(b))
+            body.first().is_none_or(|b| !b" \t\r\n\x0b\x0c".contains(b))
         })
 }
 

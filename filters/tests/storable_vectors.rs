@@ -412,7 +412,7 @@ fn regression_what_thaw_accepts_nfreeze_accepts_at_the_depth_limit() {
     use poe_filters::storable::DEFAULT_MAX_DEPTH;
     // A chain of weak references, then undef: as deep as thaw allows.
     let mut image = b"\x05\x0b".to_vec();
-    image.extend(std::iter::repeat(0x1b).take(DEFAULT_MAX_DEPTH));
+    image.extend(std::iter::repeat_n(0x1b, DEFAULT_MAX_DEPTH));
     image.push(0x05);
     std::thread::Builder::new()
         .stack_size(64 << 20) // Value's recursive drop and comparison
@@ -427,7 +427,7 @@ fn regression_what_thaw_accepts_nfreeze_accepts_at_the_depth_limit() {
                 Err(StorableError::TooDeep { .. })
             ));
             let mut image = b"\x05\x0b".to_vec();
-            image.extend(std::iter::repeat(0x1b).take(DEFAULT_MAX_DEPTH + 1));
+            image.extend(std::iter::repeat_n(0x1b, DEFAULT_MAX_DEPTH + 1));
             image.push(0x05);
             assert!(matches!(thaw(&image), Err(StorableError::TooDeep { .. })));
         })

@@ -75,6 +75,18 @@ impl ReadWriteBuilder {
         self
     }
 
+    /// `InputFilter`, already boxed.
+    pub fn input_filter_boxed(mut self, f: Box<dyn Filter>) -> Self {
+        self.input_filter = Some(f);
+        self
+    }
+
+    /// `OutputFilter`, already boxed.
+    pub fn output_filter_boxed(mut self, f: Box<dyn Filter>) -> Self {
+        self.output_filter = Some(f);
+        self
+    }
+
     /// `InputFilter` (default: [`Line`]). `Filter` takes precedence.
     pub fn input_filter(mut self, f: impl Filter + 'static) -> Self {
         self.input_filter = Some(Box::new(f));

@@ -1,0 +1,52 @@
+//! TCP components: [`Server`] and [`Client`].
+//!
+//! Both are sessions built from SocketFactory and ReadWrite, as in POE.
+//! Their callbacks run inside the component's own states (POE calls its
+//! coderefs the same way), with the component's heap: [`Connection`] for a
+//! server's client sessions, [`ClientHeap`] for a client, [`Listener`] for
+//! a server's listening session. Each keeps POE's reserved members as
+//! typed fields and dereferences to the program's own data `U`.
+
+mod client;
+mod error;
+mod filter;
+mod server;
+
+pub use client::{Client, ClientBuilder, ClientHeap, ServerWheel};
+pub use error::ComponentError;
+pub use filter::FilterSpec;
+pub use server::{ClientWheel, Connection, Listener, Server, ServerBuilder};
+
+use poe_kernel::{Ctx, Value};
+use std::rc::Rc;
+
+/// The address family a component listens or connects in (POE's
+/// `Domain`).
+pub use poe_wheels::socket_factory::SocketDomain as Domain;
+
+/// A callback run inside one of the component's states: it gets the state's
+/// context (heap, arguments, kernel) and may return a value.
+pub(crate) type Callback<H> = Rc<dyn Fn(&mut Ctx<'_, H>) -> Value>;
+
+/// Wrap a user closure as a [`Callback`].
+pub(crate) fn callback<H: 'static, R: Into<Value>>(
+    f: impl Fn(&mut Ctx<'_, H>) -> R + 'static,
+) -> Callback<H> {
+    Rc::new(move |ctx: &mut Ctx<'_, H>| f(ctx).into())
+}
+
+/// Run an optional callback.
+pub(crate) fn run<H: 'static>(cb: &Option<Callback<H>>, ctx: &mut Ctx<'_, H>) {
+    if let Some(cb) = cb {
+        cb(ctx);
+    }
+}
+
+/// An address as the component reports it: dotted quad, IPv6 text, or
+/// "LOCAL" for UNIX sockets (POE's `remote_ip`).
+pub(crate) fn ip_text(addr: &socket2::SockAddr) -> (String, u16) {
+    match addr.as_socket() {
+        Some(sa) => (sa.ip().to_string(), sa.port()),
+        None => ("LOCAL".to_owned(), 0),
+    }
+}
