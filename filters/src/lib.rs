@@ -54,6 +54,7 @@ mod grep;
 mod httpd;
 mod line;
 mod map;
+mod read_block;
 mod record;
 mod record_block;
 mod reference;

@@ -54,4 +54,4 @@ pub use name::EventName;
 pub use postback::{Callback, Postback, POSTBACK_TAG};
 pub use queue::AlarmId;
 pub use session::{Created, Ctx, Dest, Session, SessionId, SessionOptions};
-pub use value::{Args, Blessed, Bytes, IntoArgs, Local, Map, Text, Value, ValueError};
+pub use value::{Args, Blessed, Bytes, IntoArgs, Local, Map, Text, TextBlock, Value, ValueError};

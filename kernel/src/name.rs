@@ -34,12 +34,14 @@ impl EventName {
         }
     }
 
-    /// The address and length of a name that is a string literal: an
-    /// identity that never changes (literals live for the whole program).
-    pub(crate) fn static_key(&self) -> Option<(usize, usize)> {
-        match self.0 {
-            Repr::Static(s) => Some((s.as_ptr() as usize, s.len())),
-            Repr::Shared(_) => None,
+    /// True when both are the same literal or share one allocation: a
+    /// check that never hashes or compares the text. Names that are equal
+    /// but were built apart are not identical.
+    pub(crate) fn is_identical(&self, other: &EventName) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Static(a), Repr::Static(b)) => std::ptr::eq(*a, *b),
+            (Repr::Shared(a), Repr::Shared(b)) => Rc::ptr_eq(a, b),
+            _ => false,
         }
     }
 

@@ -138,6 +138,7 @@ impl LineBuilder {
             max_buffer,
             scan_from: 0,
             discarding: false,
+            block: Default::default(),
         })
     }
 }

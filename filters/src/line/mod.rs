@@ -7,7 +7,8 @@ mod term;
 pub use builder::LineBuilder;
 
 use crate::buffer::FramingBuffer;
-use crate::record::{find_either, find_slice, text_or_bytes, write_bytes};
+use crate::read_block::ReadBlock;
+use crate::record::{find_either, find_slice, write_bytes};
 use crate::{Filter, FilterError};
 use poe_kernel::Value;
 use regexp::{Regexp, Search};
@@ -71,6 +72,8 @@ pub struct Line {
     scan_from: usize,
     /// Skipping the rest of an over-long line.
     discarding: bool,
+    /// The block the lines of the current read share.
+    block: ReadBlock,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +115,7 @@ impl Line {
             max_buffer: DEFAULT_MAX_BUFFER,
             scan_from: 0,
             discarding: false,
+            block: ReadBlock::default(),
         }
     }
 
@@ -220,6 +224,7 @@ impl Line {
                     let Some(first) = first else { return false };
                     if first == other {
                         self.buf.consume(1);
+                        self.block.advance(1);
                     }
                     *pair = None;
                 }
@@ -229,6 +234,7 @@ impl Line {
                     let Some(first) = first else { return false };
                     if first == complement(c) {
                         self.buf.consume(1);
+                        self.block.advance(1);
                         *state = Detect::Found([c, first], 2);
                     } else {
                         *state = Detect::Found([c, 0], 1);
@@ -238,6 +244,20 @@ impl Line {
             _ => {}
         }
         true
+    }
+}
+
+impl Line {
+    /// Drop `n` bytes from the buffer front.
+    fn consume(&mut self, n: usize) {
+        self.buf.consume(n);
+        self.block.advance(n);
+    }
+
+    /// The read cycle is over: keep only the partial line.
+    fn settle(&mut self) {
+        self.buf.settle();
+        self.block.release();
     }
 }
 
@@ -265,7 +285,7 @@ impl Filter for Line {
     fn get_one(&mut self) -> Result<Option<Value>, FilterError> {
         loop {
             if !self.settle_split_terminator() {
-                self.buf.settle();
+                self.settle();
                 return Ok(None);
             }
             match self.find_terminator() {
@@ -277,9 +297,9 @@ impl Filter for Line {
                             limit: self.max_length,
                         }))
                     } else {
-                        Some(Ok(text_or_bytes(&self.buf.bytes()[..len])))
+                        Some(Ok(self.block.record(self.buf.bytes(), len)))
                     };
-                    self.buf.consume(len + term_len);
+                    self.consume(len + term_len);
                     self.scan_from = 0;
                     self.discarding = false;
                     match result {
@@ -293,17 +313,17 @@ impl Filter for Line {
                     if over || self.discarding {
                         // The line can only get longer: drop what is known
                         // to belong to it and skip the rest as it comes.
-                        self.buf.consume(self.scan_from);
+                        self.consume(self.scan_from);
                         self.scan_from = 0;
                         if !self.discarding {
                             self.discarding = true;
-                            self.buf.settle();
+                            self.settle();
                             return Err(FilterError::LineTooLong {
                                 limit: self.max_length,
                             });
                         }
                     }
-                    self.buf.settle();
+                    self.settle();
                     return Ok(None);
                 }
             }
@@ -334,6 +354,7 @@ impl Filter for Line {
             max_buffer: self.max_buffer,
             scan_from: 0,
             discarding: false,
+            block: ReadBlock::default(),
         })
     }
 }
@@ -345,7 +366,7 @@ mod tests {
     #[test]
     fn a_line_filter_is_small_and_gives_its_buffer_back_when_idle() {
         assert!(
-            std::mem::size_of::<Line>() <= 112,
+            std::mem::size_of::<Line>() <= 128,
             "{}",
             std::mem::size_of::<Line>()
         );

@@ -21,16 +21,14 @@ where
     Rc::new(move |ctx: &mut Ctx<'_, H>| f(ctx).into())
 }
 
-/// A literal event name's address and length (see [`EventName`]).
-type LiteralKey = (usize, usize);
-
 /// The handlers of one session, typed by its heap.
 pub(crate) struct StateTable<H: 'static> {
     map: FxHashMap<EventName, Handler<H>>,
-    /// The last handler found for a literal event name, by the literal's
-    /// address: a wheel delivers the same event record after record, and
-    /// this skips hashing its name each time.
-    last: Cell<Option<(LiteralKey, Handler<H>)>>,
+    /// The last name looked up and its handler: a wheel delivers the same
+    /// event (the same literal, or the same shared name) record after
+    /// record, and an identity check skips hashing it each time. Holding
+    /// the name keeps a shared name's allocation from being reused.
+    last: Cell<Option<(EventName, Handler<H>)>>,
 }
 
 impl<H: 'static> Default for StateTable<H> {
@@ -45,18 +43,15 @@ impl<H: 'static> Default for StateTable<H> {
 impl<H: 'static> StateTable<H> {
     /// The handler for `name`, shared.
     pub(crate) fn get(&self, name: &EventName) -> Option<Handler<H>> {
-        let key = name.static_key();
-        if let (Some(key), Some((cached, handler))) = (key, self.last.take()) {
-            let hit = (cached == key).then(|| handler.clone());
+        if let Some((cached, handler)) = self.last.take() {
+            let hit = cached.is_identical(name).then(|| handler.clone());
             self.last.set(Some((cached, handler)));
             if hit.is_some() {
                 return hit;
             }
         }
         let handler = self.map.get(name)?.clone();
-        if let Some(key) = key {
-            self.last.set(Some((key, handler.clone())));
-        }
+        self.last.set(Some((name.clone(), handler.clone())));
         Some(handler)
     }
 

@@ -28,7 +28,12 @@ from_int!(i8, i16, i32, i64, u8, u16, u32, isize);
 impl From<u64> for Value {
     /// Values above `i64::MAX` become floats, as in Perl.
     fn from(i: u64) -> Value {
-        i64::try_from(i).map_or(Value::Float(i as f64), Value::Int)
+        // A match, not map_or: an eagerly built default would be dropped
+        // on every call, and Value's drop glue is an out-of-line call.
+        match i64::try_from(i) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::Float(i as f64),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ mod small;
 pub use args::{Args, IntoArgs};
 pub use convert::ValueError;
 pub use local::Local;
-pub use small::{Bytes, Text, INLINE_CAPACITY};
+pub use small::{Bytes, Text, TextBlock, INLINE_CAPACITY};
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -42,6 +42,13 @@ impl Inline {
 enum TextRepr {
     Inline(Inline),
     Heap(Rc<str>),
+    /// A range of a [`TextBlock`] other texts may share. Always on char
+    /// boundaries: [`TextBlock::slice`] checks them.
+    Slice {
+        block: Rc<Box<str>>,
+        start: u32,
+        len: u32,
+    },
 }
 
 /// An immutable UTF-8 string: inline up to 22 bytes, shared beyond.
@@ -71,6 +78,10 @@ impl Text {
             // costs a few nanoseconds on at most 22 bytes.
             TextRepr::Inline(i) => std::str::from_utf8(i.as_bytes()).unwrap_or_default(),
             TextRepr::Heap(s) => s,
+            TextRepr::Slice { block, start, len } => {
+                let start = *start as usize;
+                block.get(start..start + *len as usize).unwrap_or_default()
+            }
         }
     }
 
@@ -78,7 +89,91 @@ impl Text {
     pub fn is_inline(&self) -> bool {
         matches!(self.0, TextRepr::Inline(_))
     }
+
+    /// True when the string is a range of a larger shared [`TextBlock`]
+    /// (as the lines of one read are), which it keeps alive.
+    pub fn is_block_slice(&self) -> bool {
+        matches!(self.0, TextRepr::Slice { .. })
+    }
+
+    /// The same string in an allocation of its own: for a record taken from
+    /// a shared [`TextBlock`] and kept for long, so it stops holding the
+    /// whole block.
+    ///
+    /// ```
+    /// use poe_kernel::{Text, TextBlock};
+    /// let block = TextBlock::from("first line of a read\nsecond line of the same read\n");
+    /// let line = block.slice(21..49).unwrap();
+    /// assert!(line.is_block_slice());
+    /// let kept = line.detach();
+    /// assert!(!kept.is_block_slice());
+    /// assert_eq!(kept, "second line of the same read");
+    /// ```
+    pub fn detach(&self) -> Text {
+        match self.0 {
+            TextRepr::Slice { .. } => Text::from(self.as_str()),
+            _ => self.clone(),
+        }
+    }
 }
+
+/// An immutable block of UTF-8 that many [`Text`]s share: a filter copies
+/// one read into a block once and hands out its lines as slices, so a line
+/// costs a reference count instead of an allocation.
+///
+/// A slice keeps its whole block alive; [`Text::detach`] copies it out.
+///
+/// ```
+/// use poe_kernel::TextBlock;
+/// let block = TextBlock::from("a line that is longer than inline\nand another one that is too\n");
+/// let first = block.slice(0..33).unwrap();
+/// assert_eq!(first, "a line that is longer than inline");
+/// assert!(block.slice(0..100).is_none());
+/// ```
+#[derive(Clone)]
+pub struct TextBlock(Rc<Box<str>>);
+
+impl TextBlock {
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True for an empty block.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The text at `range`, sharing the block (or inline when short).
+    /// `None` when the range is out of bounds or not on char boundaries.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Option<Text> {
+        let s = self.0.get(range.clone())?;
+        if s.len() <= INLINE_CAPACITY {
+            return Some(Text::from(s));
+        }
+        let start = u32::try_from(range.start).ok()?;
+        let len = u32::try_from(s.len()).ok()?;
+        Some(Text(TextRepr::Slice {
+            block: self.0.clone(),
+            start,
+            len,
+        }))
+    }
+}
+
+impl From<&str> for TextBlock {
+    fn from(s: &str) -> TextBlock {
+        TextBlock(Rc::new(Box::from(s)))
+    }
+}
+
+impl fmt::Debug for TextBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TextBlock({} bytes)", self.len())
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Text>() == 24);
 
 impl Default for Text {
     fn default() -> Self {

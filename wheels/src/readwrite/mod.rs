@@ -402,8 +402,10 @@ impl ReadWrite {
                 announce,
             )
         };
-        if let (Some(event), Some(k)) = (announce, self.kernel.upgrade()) {
-            let _ = k.post(self.session, event, (self.id,));
+        if let Some(event) = announce {
+            if let Some(k) = self.kernel.upgrade() {
+                let _ = k.post(self.session, event, (self.id,));
+            }
         }
         if write_now {
             // AutoFlush: write at once; the queued write event still
