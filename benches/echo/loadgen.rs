@@ -19,6 +19,8 @@ pub struct Measured {
     pub secs: f64,
     /// The server's CPU seconds inside the window.
     pub server_cpu: f64,
+    /// The part of `server_cpu` spent in the kernel (system time).
+    pub server_sys: f64,
     /// The load generator's CPU seconds inside the window.
     pub gen_cpu: f64,
 }
@@ -165,12 +167,12 @@ pub fn run(
     let window_start = start + warmup;
     let window_end = window_start + window;
     let mut counting = false;
-    let (mut lines, mut cpu0, mut gen0) = (0u64, 0.0, 0.0);
+    let (mut lines, mut cpu0, mut gen0) = (0u64, (0.0, 0.0), 0.0);
     loop {
         let now = Instant::now();
         if !counting && now >= window_start {
             counting = true;
-            cpu0 = server.cpu_seconds();
+            cpu0 = server.cpu_split();
             gen0 = self_cpu_seconds();
         }
         if now >= window_end {
@@ -193,10 +195,12 @@ pub fn run(
     let secs = window_end
         .saturating_duration_since(window_start)
         .as_secs_f64();
+    let (user, sys) = server.cpu_split();
     Ok(Measured {
         lines,
         secs,
-        server_cpu: server.cpu_seconds() - cpu0,
+        server_cpu: user + sys - cpu0.0 - cpu0.1,
+        server_sys: sys - cpu0.1,
         gen_cpu: self_cpu_seconds() - gen0,
     })
 }
@@ -222,4 +226,166 @@ pub fn open_idle(port: u16, n: usize) -> io::Result<Vec<std::net::TcpStream>> {
         open.push(s);
     }
     Ok(open)
+}
+
+/// What one accept-rate window saw.
+pub struct AcceptMeasured {
+    /// Connections that connected, echoed their line and closed inside
+    /// the window.
+    pub conns: u64,
+    pub secs: f64,
+    pub server_cpu: f64,
+    pub gen_cpu: f64,
+}
+
+impl AcceptMeasured {
+    pub fn conns_per_s(&self) -> f64 {
+        self.conns as f64 / self.secs
+    }
+
+    pub fn cpu_ns_per_conn(&self) -> f64 {
+        self.server_cpu * 1e9 / self.conns.max(1) as f64
+    }
+
+    pub fn generator_saturated(&self) -> bool {
+        self.gen_cpu / self.secs > 0.9
+    }
+}
+
+/// One short-lived connection of the accept-rate run.
+struct ShortConn {
+    stream: TcpStream,
+    slot: usize,
+    seq: u64,
+    sent: bool,
+    got: Vec<u8>,
+}
+
+/// Keep `concurrent` connections going, each one: connect, send one line,
+/// read its echo, close; a finished connection is replaced at once.
+/// Counts the connections completed inside `window`.
+pub fn accept_rate(
+    server: &Server,
+    concurrent: usize,
+    warmup: Duration,
+    window: Duration,
+) -> io::Result<AcceptMeasured> {
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], server.port).into();
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(1024);
+    // Tokens are never reused: an event still queued for a closed
+    // connection must not be taken for its replacement's.
+    let mut live: std::collections::HashMap<usize, ShortConn> =
+        std::collections::HashMap::with_capacity(concurrent);
+    let mut next_token = 0usize;
+    let mut open = |poll: &Poll,
+                    live: &mut std::collections::HashMap<usize, ShortConn>,
+                    slot: usize,
+                    seq: u64|
+     -> io::Result<()> {
+        let mut stream = TcpStream::connect(addr)?;
+        let token = next_token;
+        next_token += 1;
+        poll.registry().register(
+            &mut stream,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        live.insert(
+            token,
+            ShortConn {
+                stream,
+                slot,
+                seq,
+                sent: false,
+                got: Vec::with_capacity(LINE),
+            },
+        );
+        Ok(())
+    };
+    let mut seqs = vec![0u64; concurrent];
+    for slot in 0..concurrent {
+        open(&poll, &mut live, slot, 0)?;
+    }
+    let start = Instant::now();
+    let window_start = start + warmup;
+    let window_end = window_start + window;
+    let mut counting = false;
+    let (mut done, mut cpu0, mut gen0) = (0u64, 0.0, 0.0);
+    let mut buf = [0u8; 256];
+    loop {
+        let now = Instant::now();
+        if !counting && now >= window_start {
+            counting = true;
+            cpu0 = server.cpu_seconds();
+            gen0 = self_cpu_seconds();
+        }
+        if now >= window_end {
+            break;
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(50)))?;
+        for ev in events.iter() {
+            let token = ev.token().0;
+            let Some(c) = live.get_mut(&token) else {
+                continue;
+            };
+            if ev.is_error() {
+                let err = c.stream.take_error()?;
+                return Err(err.unwrap_or_else(|| io::Error::other("connect failed")));
+            }
+            if !c.sent && ev.is_writable() {
+                if let Some(err) = c.stream.take_error()? {
+                    return Err(err);
+                }
+                // 32 bytes into an empty socket buffer: one write.
+                c.stream.write_all(&line(c.slot, c.seq))?;
+                c.sent = true;
+            }
+            if !ev.is_readable() {
+                continue;
+            }
+            loop {
+                match c.stream.read(&mut buf) {
+                    Ok(0) => {
+                        return Err(io::Error::new(
+                            ErrorKind::UnexpectedEof,
+                            "server closed before echoing",
+                        ))
+                    }
+                    Ok(n) => c.got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            if !c.got.contains(&b'\n') {
+                continue;
+            }
+            let want = line(c.slot, c.seq);
+            let got = c.got.strip_suffix(b"\r\n").or(c.got.strip_suffix(b"\n"));
+            if got != Some(&want[..LINE - 1]) {
+                return Err(io::Error::other(format!(
+                    "short connection {}/{}: echo came back as {:?}",
+                    c.slot,
+                    c.seq,
+                    String::from_utf8_lossy(&c.got)
+                )));
+            }
+            let slot = c.slot;
+            drop(live.remove(&token)); // closes the connection
+            if counting {
+                done += 1;
+            }
+            seqs[slot] += 1;
+            open(&poll, &mut live, slot, seqs[slot])?;
+        }
+    }
+    let secs = window_end
+        .saturating_duration_since(window_start)
+        .as_secs_f64();
+    Ok(AcceptMeasured {
+        conns: done,
+        secs,
+        server_cpu: server.cpu_seconds() - cpu0,
+        gen_cpu: self_cpu_seconds() - gen0,
+    })
 }

@@ -5,15 +5,24 @@
 //! bytes in flight and checks every echoed byte. Prints, per server,
 //! `bench=<name> impl=<impl> metric=lines_per_s` and `metric=cpu_ns_per_line`
 //! (the server's own CPU time per echoed line, which stays comparable when
-//! the generator is the ceiling), then `bench=idle_conn` (RSS growth per
-//! idle connection at 10 000 connections).
+//! the generator is the ceiling).
 //!
-//! Servers: `echo_select` — poe-rs with raw select_read, and a hand-written
-//! mio echo (impl `mio`); `echo_readwrite` — poe-rs SocketFactory +
-//! ReadWrite with the Line filter, tokio current_thread with LinesCodec
-//! (impl `tokio`), and Perl POE's SocketFactory + ReadWrite (impl
-//! `perl-poe`). `POE_BENCH_ONLY=<impl-name>` runs one; `POE_BENCH_QUICK=1`
-//! shortens the windows; `POE_BENCH_NO_PERL=1` skips Perl.
+//! Echo servers: `echo_select` — poe-rs with raw select_read, and a
+//! hand-written mio echo (impl `mio`); `echo_readwrite` — poe-rs
+//! SocketFactory + ReadWrite with the Line filter, tokio current_thread
+//! with LinesCodec (impl `tokio`), and Perl POE's SocketFactory + ReadWrite
+//! (impl `perl-poe`); `echo_server_tcp` — poe-rs Server::TCP, the same
+//! tokio server, and Perl POE's Server::TCP.
+//!
+//! Then: `accept_rate` (conns_per_s: 16 clients at a time, each connects,
+//! sends one line, reads the echo and closes) for the three Server::TCP
+//! peers; `idle_conn` and `idle_conn_server_tcp` (bytes_per_conn: RSS growth
+//! per idle connection at 10 000 connections); and `echo_with_idle`
+//! (Server::TCP echo while those 10 000 connections stay open).
+//!
+//! `POE_BENCH_ONLY=<bench>/<impl>` runs one figure (e.g.
+//! `echo_server_tcp/poe-rs`); `POE_BENCH_QUICK=1` shortens the windows;
+//! `POE_BENCH_NO_PERL=1` skips Perl.
 
 mod loadgen;
 mod measure;
@@ -26,9 +35,103 @@ use std::time::Duration;
 const CONNS: usize = 50;
 const IN_FLIGHT: usize = 16;
 const IDLE_CONNS: usize = 10_000;
+/// Short-lived connections in flight at once in `accept_rate`.
+const ACCEPT_CONCURRENT: usize = 16;
 
 fn report(bench: &str, imp: &str, metric: &str, value: f64) {
     println!("bench={bench} impl={imp} metric={metric} value={value:.0}");
+}
+
+/// How to start one server under test.
+#[derive(Clone, Copy)]
+enum Peer {
+    /// This executable with `--serve <name>`.
+    Rust(&'static str),
+    /// `perl benches/peers/<file>`.
+    Perl(&'static str),
+}
+
+struct Bench {
+    exe: String,
+    perl_ok: bool,
+    only: Option<String>,
+    warmup: Duration,
+    window: Duration,
+}
+
+impl Bench {
+    /// Whether `bench/imp` is selected; Perl peers need perl with POE.
+    fn wants(&self, bench: &str, imp: &str, peer: Peer) -> bool {
+        if matches!(peer, Peer::Perl(_)) && !self.perl_ok {
+            return false;
+        }
+        self.only
+            .as_deref()
+            .is_none_or(|o| o == format!("{bench}/{imp}"))
+    }
+
+    fn spawn(&self, peer: Peer) -> Server {
+        let started = match peer {
+            Peer::Rust(name) => Server::spawn(&self.exe, &["--serve", name], 0),
+            Peer::Perl(file) => {
+                let path = format!("{}/benches/peers/{file}", env!("CARGO_MANIFEST_DIR"));
+                Server::spawn("perl", &[&path], 0)
+            }
+        };
+        started.expect("start server")
+    }
+
+    fn echo(&self, bench: &str, imp: &str, server: &Server) {
+        let m = loadgen::run(server, CONNS, IN_FLIGHT, self.warmup, self.window).expect("load run");
+        report(bench, imp, "lines_per_s", m.lines_per_s());
+        report(bench, imp, "cpu_ns_per_line", m.cpu_ns_per_line());
+        println!(
+            "# {bench} {imp}: server CPU {:.0}% system time ({:.0} ns user, {:.0} ns system per line)",
+            100.0 * m.server_sys / m.server_cpu.max(1e-9),
+            (m.server_cpu - m.server_sys) * 1e9 / m.lines.max(1) as f64,
+            m.server_sys * 1e9 / m.lines.max(1) as f64,
+        );
+        if m.generator_saturated() {
+            println!(
+                "# {bench} {imp}: load generator saturated ({:.0}% of a core): lines_per_s is the generator's ceiling; compare cpu_ns_per_line",
+                100.0 * m.gen_cpu / m.secs
+            );
+        }
+    }
+
+    fn accept_rate(&self, imp: &str, server: &Server) {
+        let m = loadgen::accept_rate(server, ACCEPT_CONCURRENT, self.warmup, self.window)
+            .expect("accept run");
+        report("accept_rate", imp, "conns_per_s", m.conns_per_s());
+        report("accept_rate", imp, "cpu_ns_per_conn", m.cpu_ns_per_conn());
+        if m.generator_saturated() {
+            println!(
+                "# accept_rate {imp}: load generator saturated ({:.0}% of a core); compare cpu_ns_per_conn",
+                100.0 * m.gen_cpu / m.secs
+            );
+        }
+    }
+
+    /// RSS growth per connection over `IDLE_CONNS` idle connections, which
+    /// are returned still open.
+    fn idle(&self, bench: &str, imp: &str, server: &Server) -> Vec<std::net::TcpStream> {
+        // Let the server settle, warm the allocator with a few connections.
+        drop(loadgen::open_idle(server.port, 100).expect("warm-up connections"));
+        std::thread::sleep(Duration::from_millis(200));
+        let before = server.rss_bytes();
+        let conns = loadgen::open_idle(server.port, IDLE_CONNS).expect("idle connections");
+        // Every connection has echoed its line, so the server has set it up
+        // completely; the pause only lets the RSS counter catch up.
+        std::thread::sleep(Duration::from_millis(200));
+        let after = server.rss_bytes();
+        report(
+            bench,
+            imp,
+            "bytes_per_conn",
+            after.saturating_sub(before) as f64 / IDLE_CONNS as f64,
+        );
+        conns
+    }
 }
 
 fn main() {
@@ -37,6 +140,7 @@ fn main() {
         match args.get(i + 1).map(String::as_str) {
             Some("poe-select") => servers::poe_select(),
             Some("poe-readwrite") => servers::poe_readwrite(),
+            Some("poe-server-tcp") => servers::poe_server_tcp(),
             Some("mio") => servers::mio(),
             Some("tokio") => servers::tokio(),
             other => panic!("unknown server {other:?}"),
@@ -44,7 +148,6 @@ fn main() {
         return;
     }
     let quick = std::env::var_os("POE_BENCH_QUICK").is_some();
-    let only = std::env::var("POE_BENCH_ONLY").ok();
     let (warmup, window) = if quick {
         (Duration::from_millis(200), Duration::from_millis(500))
     } else {
@@ -54,9 +157,6 @@ fn main() {
         println!("# could not pin the load generator to CPU 1");
     }
     measure::raise_fd_limit(2 * IDLE_CONNS as u64 + 256);
-    let exe = std::env::current_exe().unwrap();
-    let exe = exe.to_str().unwrap();
-    let perl = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peers/echo.pl");
     let perl_ok = std::env::var_os("POE_BENCH_NO_PERL").is_none()
         && Command::new("perl")
             .args(["-MPOE", "-e", "1"])
@@ -65,62 +165,69 @@ fn main() {
     if !perl_ok {
         println!("# perl-poe skipped: perl with POE not available (or POE_BENCH_NO_PERL set)");
     }
+    let b = Bench {
+        exe: std::env::current_exe()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned(),
+        perl_ok,
+        only: std::env::var("POE_BENCH_ONLY").ok(),
+        warmup,
+        window,
+    };
 
-    let runs: [(&str, &str, &str, Vec<&str>); 5] = [
-        ("echo_select", "poe-rs", exe, vec!["--serve", "poe-select"]),
-        ("echo_select", "mio", exe, vec!["--serve", "mio"]),
+    let echo_runs = [
+        ("echo_select", "poe-rs", Peer::Rust("poe-select")),
+        ("echo_select", "mio", Peer::Rust("mio")),
+        ("echo_readwrite", "poe-rs", Peer::Rust("poe-readwrite")),
+        ("echo_readwrite", "tokio", Peer::Rust("tokio")),
+        ("echo_readwrite", "perl-poe", Peer::Perl("echo.pl")),
+        ("echo_server_tcp", "poe-rs", Peer::Rust("poe-server-tcp")),
+        ("echo_server_tcp", "tokio", Peer::Rust("tokio")),
         (
-            "echo_readwrite",
-            "poe-rs",
-            exe,
-            vec!["--serve", "poe-readwrite"],
+            "echo_server_tcp",
+            "perl-poe",
+            Peer::Perl("echo_server_tcp.pl"),
         ),
-        ("echo_readwrite", "tokio", exe, vec!["--serve", "tokio"]),
-        ("echo_readwrite", "perl-poe", "perl", vec![perl]),
     ];
-    for (bench, imp, program, args) in &runs {
-        if *imp == "perl-poe" && !perl_ok {
-            continue;
-        }
-        if only
-            .as_deref()
-            .is_some_and(|o| o != format!("{bench}/{imp}"))
-        {
-            continue;
-        }
-        let server = Server::spawn(program, args, 0).expect("start server");
-        let m = loadgen::run(&server, CONNS, IN_FLIGHT, warmup, window).expect("load run");
-        report(bench, imp, "lines_per_s", m.lines_per_s());
-        report(bench, imp, "cpu_ns_per_line", m.cpu_ns_per_line());
-        if m.generator_saturated() {
-            println!(
-                "# {bench} {imp}: load generator saturated ({:.0}% of a core): lines_per_s is the generator's ceiling; compare cpu_ns_per_line",
-                100.0 * m.gen_cpu / m.secs
-            );
+    for (bench, imp, peer) in echo_runs {
+        if b.wants(bench, imp, peer) {
+            b.echo(bench, imp, &b.spawn(peer));
         }
     }
 
-    for (imp, serve) in [("poe-rs", "poe-readwrite"), ("tokio", "tokio")] {
-        if only
-            .as_deref()
-            .is_some_and(|o| o != format!("idle_conn/{imp}"))
-        {
+    let server_tcp_peers = [
+        ("poe-rs", Peer::Rust("poe-server-tcp")),
+        ("tokio", Peer::Rust("tokio")),
+        ("perl-poe", Peer::Perl("echo_server_tcp.pl")),
+    ];
+    for (imp, peer) in server_tcp_peers {
+        if b.wants("accept_rate", imp, peer) {
+            b.accept_rate(imp, &b.spawn(peer));
+        }
+    }
+
+    for (imp, peer) in [
+        ("poe-rs", Peer::Rust("poe-readwrite")),
+        ("tokio", Peer::Rust("tokio")),
+    ] {
+        if b.wants("idle_conn", imp, peer) {
+            drop(b.idle("idle_conn", imp, &b.spawn(peer)));
+        }
+    }
+
+    for (imp, peer) in server_tcp_peers {
+        let idle = b.wants("idle_conn_server_tcp", imp, peer);
+        let echo = imp != "perl-poe" && b.wants("echo_with_idle", imp, peer);
+        if !idle && !echo {
             continue;
         }
-        let server = Server::spawn(exe, &["--serve", serve], 0).expect("start server");
-        // Let the server settle, warm the allocator with a few connections.
-        drop(loadgen::open_idle(server.port, 100).expect("warm-up connections"));
-        std::thread::sleep(Duration::from_millis(200));
-        let before = server.rss_bytes();
-        let conns = loadgen::open_idle(server.port, IDLE_CONNS).expect("idle connections");
-        std::thread::sleep(Duration::from_millis(200));
-        let after = server.rss_bytes();
-        report(
-            "idle_conn",
-            imp,
-            "bytes_per_conn",
-            (after.saturating_sub(before)) as f64 / IDLE_CONNS as f64,
-        );
+        let server = b.spawn(peer);
+        let conns = b.idle("idle_conn_server_tcp", imp, &server);
+        if echo {
+            b.echo("echo_with_idle", imp, &server);
+        }
         drop(conns);
     }
 }

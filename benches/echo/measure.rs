@@ -62,6 +62,12 @@ impl Server {
 
     /// User + system CPU seconds the server has used.
     pub fn cpu_seconds(&self) -> f64 {
+        let (user, system) = self.cpu_split();
+        user + system
+    }
+
+    /// User and system CPU seconds the server has used, apart.
+    pub fn cpu_split(&self) -> (f64, f64) {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the command name (which may hold spaces) start at ")".
@@ -71,7 +77,7 @@ impl Server {
         // utime and stime are fields 14 and 15 (1-based), 11 and 12 here.
         // SAFETY: sysconf has no memory effects.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        (ticks(11) + ticks(12)) / hz
+        (ticks(11) / hz, ticks(12) / hz)
     }
 
     /// Resident memory in bytes.

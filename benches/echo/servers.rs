@@ -268,3 +268,27 @@ pub fn tokio() {
         }
     });
 }
+
+/// poe-rs Server::TCP: the component's echo server, one session per
+/// connection.
+pub fn poe_server_tcp() {
+    use poe::components::tcp::Server;
+    use poe::prelude::*;
+
+    let kernel = Kernel::new().unwrap();
+    let server = Server::builder::<()>()
+        .address("127.0.0.1")
+        .client_pre_connect(|_, socket| {
+            // Same socket options as every other server in this benchmark.
+            socket.set_nodelay(true).ok()?;
+            Some(socket)
+        })
+        .client_input(|ctx| {
+            let line = ctx.take_arg(0);
+            ctx.heap.client.put(line).unwrap();
+        })
+        .spawn(&kernel)
+        .unwrap();
+    announce(server.port());
+    kernel.run();
+}
