@@ -27,6 +27,7 @@ pub struct EventName(Repr);
 
 impl EventName {
     /// Borrow the name.
+    #[inline]
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Static(s) => s,
@@ -37,6 +38,7 @@ impl EventName {
     /// True when both are the same literal or share one allocation: a
     /// check that never hashes or compares the text. Names that are equal
     /// but were built apart are not identical.
+    #[inline]
     pub(crate) fn is_identical(&self, other: &EventName) -> bool {
         match (&self.0, &other.0) {
             (Repr::Static(a), Repr::Static(b)) => std::ptr::eq(*a, *b),
@@ -53,24 +55,28 @@ impl EventName {
 
 impl Deref for EventName {
     type Target = str;
+    #[inline]
     fn deref(&self) -> &str {
         self.as_str()
     }
 }
 
 impl Borrow<str> for EventName {
+    #[inline]
     fn borrow(&self) -> &str {
         self.as_str()
     }
 }
 
 impl AsRef<str> for EventName {
+    #[inline]
     fn as_ref(&self) -> &str {
         self.as_str()
     }
 }
 
 impl From<&'static str> for EventName {
+    #[inline]
     fn from(s: &'static str) -> EventName {
         EventName(Repr::Static(s))
     }
@@ -95,6 +101,7 @@ impl From<Rc<str>> for EventName {
 }
 
 impl From<&EventName> for EventName {
+    #[inline]
     fn from(s: &EventName) -> EventName {
         s.clone()
     }

@@ -23,6 +23,7 @@ impl WheelId {
     }
 
     /// The ID a wheel event carries as its last argument.
+    #[inline]
     pub fn from_value(v: &Value) -> Option<WheelId> {
         v.as_i64().and_then(|n| u64::try_from(n).ok()).map(WheelId)
     }
@@ -35,6 +36,7 @@ impl fmt::Display for WheelId {
 }
 
 impl From<WheelId> for Value {
+    #[inline]
     fn from(id: WheelId) -> Value {
         Value::from(id.0)
     }

@@ -65,11 +65,13 @@ impl<H: 'static> Deref for Ctx<'_, H> {
 
 impl<'a, H: 'static> Ctx<'a, H> {
     /// The kernel handle (clone it to keep it).
+    #[inline]
     pub fn kernel(&self) -> &'a Kernel {
         self.kernel
     }
 
     /// The session handling this event (`$_[SESSION]`).
+    #[inline]
     pub fn session(&self) -> SessionId {
         self.session
     }
@@ -101,11 +103,13 @@ impl<'a, H: 'static> Ctx<'a, H> {
     }
 
     /// Argument `i`, or `Undef` when there are fewer.
+    #[inline]
     pub fn arg(&self, i: usize) -> &Value {
         self.args.get(i).unwrap_or(&Value::Undef)
     }
 
     /// Move argument `i` out, leaving `Undef` (`Undef` when absent).
+    #[inline]
     pub fn take_arg(&mut self, i: usize) -> Value {
         self.args.take(i)
     }

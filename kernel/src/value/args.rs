@@ -24,26 +24,35 @@ pub struct Args(Vec<Value>);
 
 impl Args {
     /// No arguments.
+    #[inline]
     pub const fn new() -> Args {
         Args(Vec::new())
     }
 
     /// Append an argument.
+    #[inline]
     pub fn push(&mut self, v: Value) {
         self.0.push(v)
     }
 
     /// The arguments as a `Vec`.
+    #[inline]
     pub fn into_vec(self) -> Vec<Value> {
         self.0
     }
 
     /// Remove every argument, keeping the list's capacity.
+    #[inline]
     pub fn clear(&mut self) {
-        self.0.clear()
+        // Most arguments are plain scalars (a wheel id, a taken record
+        // left as undef): skip the out-of-line drop glue for those.
+        while let Some(v) = self.0.pop() {
+            v.discard();
+        }
     }
 
     /// Move argument `i` out, leaving `Undef` (`Undef` when absent).
+    #[inline]
     pub fn take(&mut self, i: usize) -> Value {
         self.0.get_mut(i).map(Value::take).unwrap_or_default()
     }
@@ -51,18 +60,21 @@ impl Args {
 
 impl Deref for Args {
     type Target = [Value];
+    #[inline]
     fn deref(&self) -> &[Value] {
         &self.0
     }
 }
 
 impl DerefMut for Args {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [Value] {
         &mut self.0
     }
 }
 
 impl From<Vec<Value>> for Args {
+    #[inline]
     fn from(vec: Vec<Value>) -> Args {
         Args(vec)
     }

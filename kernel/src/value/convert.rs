@@ -4,6 +4,7 @@ use super::{Blessed, Bytes, Local, Map, Text, Value};
 use std::fmt;
 
 impl From<()> for Value {
+    #[inline]
     fn from(_: ()) -> Value {
         Value::Undef
     }
@@ -11,6 +12,7 @@ impl From<()> for Value {
 
 impl From<bool> for Value {
     /// Perl has no booleans: true becomes `Int(1)`, false `Int(0)`.
+    #[inline]
     fn from(b: bool) -> Value {
         Value::Int(b as i64)
     }
@@ -19,6 +21,7 @@ impl From<bool> for Value {
 macro_rules! from_int {
     ($($t:ty),*) => {$(
         impl From<$t> for Value {
+            #[inline]
             fn from(i: $t) -> Value { Value::Int(i as i64) }
         }
     )*};
@@ -27,6 +30,7 @@ from_int!(i8, i16, i32, i64, u8, u16, u32, isize);
 
 impl From<u64> for Value {
     /// Values above `i64::MAX` become floats, as in Perl.
+    #[inline]
     fn from(i: u64) -> Value {
         // A match, not map_or: an eagerly built default would be dropped
         // on every call, and Value's drop glue is an out-of-line call.
@@ -38,90 +42,105 @@ impl From<u64> for Value {
 }
 
 impl From<usize> for Value {
+    #[inline]
     fn from(i: usize) -> Value {
         Value::from(i as u64)
     }
 }
 
 impl From<f64> for Value {
+    #[inline]
     fn from(f: f64) -> Value {
         Value::Float(f)
     }
 }
 
 impl From<f32> for Value {
+    #[inline]
     fn from(f: f32) -> Value {
         Value::Float(f as f64)
     }
 }
 
 impl From<&str> for Value {
+    #[inline]
     fn from(s: &str) -> Value {
         Value::Str(Text::from(s))
     }
 }
 
 impl From<String> for Value {
+    #[inline]
     fn from(s: String) -> Value {
         Value::Str(Text::from(s))
     }
 }
 
 impl From<&String> for Value {
+    #[inline]
     fn from(s: &String) -> Value {
         Value::Str(Text::from(s.as_str()))
     }
 }
 
 impl From<Text> for Value {
+    #[inline]
     fn from(t: Text) -> Value {
         Value::Str(t)
     }
 }
 
 impl From<Bytes> for Value {
+    #[inline]
     fn from(b: Bytes) -> Value {
         Value::Bytes(b)
     }
 }
 
 impl From<&[u8]> for Value {
+    #[inline]
     fn from(b: &[u8]) -> Value {
         Value::Bytes(Bytes::from(b))
     }
 }
 
 impl From<Vec<u8>> for Value {
+    #[inline]
     fn from(b: Vec<u8>) -> Value {
         Value::Bytes(Bytes::from(b))
     }
 }
 
 impl<const N: usize> From<&[u8; N]> for Value {
+    #[inline]
     fn from(b: &[u8; N]) -> Value {
         Value::Bytes(Bytes::from(&b[..]))
     }
 }
 
 impl From<Vec<Value>> for Value {
+    #[inline]
     fn from(l: Vec<Value>) -> Value {
         Value::List(l)
     }
 }
 
 impl From<Map> for Value {
+    #[inline]
     fn from(m: Map) -> Value {
         Value::Map(Box::new(m))
     }
 }
 
 impl From<Blessed> for Value {
+    #[inline]
     fn from(b: Blessed) -> Value {
         Value::Blessed(Box::new(b))
     }
 }
 
 impl From<Local> for Value {
+    #[inline]
     fn from(l: Local) -> Value {
         Value::Local(l)
     }
@@ -129,12 +148,14 @@ impl From<Local> for Value {
 
 impl<T: Into<Value>> From<Option<T>> for Value {
     /// `None` is undef.
+    #[inline]
     fn from(o: Option<T>) -> Value {
         o.map_or(Value::Undef, Into::into)
     }
 }
 
 impl From<std::io::ErrorKind> for Value {
+    #[inline]
     fn from(k: std::io::ErrorKind) -> Value {
         Value::from(k.to_string())
     }

@@ -72,6 +72,7 @@ impl Text {
     }
 
     /// Borrow the string.
+    #[inline]
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // Only ever built from a `&str`, so this cannot fail; the check
@@ -86,12 +87,14 @@ impl Text {
     }
 
     /// True when the string lives inline (no heap allocation).
+    #[inline]
     pub fn is_inline(&self) -> bool {
         matches!(self.0, TextRepr::Inline(_))
     }
 
     /// True when the string is a range of a larger shared [`TextBlock`]
     /// (as the lines of one read are), which it keeps alive.
+    #[inline]
     pub fn is_block_slice(&self) -> bool {
         matches!(self.0, TextRepr::Slice { .. })
     }
@@ -135,17 +138,20 @@ pub struct TextBlock(Rc<Box<str>>);
 
 impl TextBlock {
     /// Length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// True for an empty block.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The text at `range`, sharing the block (or inline when short).
     /// `None` when the range is out of bounds or not on char boundaries.
+    #[inline]
     pub fn slice(&self, range: std::ops::Range<usize>) -> Option<Text> {
         let s = self.0.get(range.clone())?;
         if s.len() <= INLINE_CAPACITY {
@@ -162,6 +168,7 @@ impl TextBlock {
 }
 
 impl From<&str> for TextBlock {
+    #[inline]
     fn from(s: &str) -> TextBlock {
         TextBlock(Rc::new(Box::from(s)))
     }
@@ -183,24 +190,28 @@ impl Default for Text {
 
 impl Deref for Text {
     type Target = str;
+    #[inline]
     fn deref(&self) -> &str {
         self.as_str()
     }
 }
 
 impl AsRef<str> for Text {
+    #[inline]
     fn as_ref(&self) -> &str {
         self.as_str()
     }
 }
 
 impl Borrow<str> for Text {
+    #[inline]
     fn borrow(&self) -> &str {
         self.as_str()
     }
 }
 
 impl From<&str> for Text {
+    #[inline]
     fn from(s: &str) -> Text {
         match Inline::new(s.as_bytes()) {
             Some(i) => Text(TextRepr::Inline(i)),
@@ -309,6 +320,7 @@ impl Bytes {
     }
 
     /// Borrow the bytes.
+    #[inline]
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
             BytesRepr::Inline(i) => i.as_bytes(),
@@ -330,12 +342,14 @@ impl Default for Bytes {
 
 impl Deref for Bytes {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.as_slice()
     }
 }
 
 impl AsRef<[u8]> for Bytes {
+    #[inline]
     fn as_ref(&self) -> &[u8] {
         self.as_slice()
     }
