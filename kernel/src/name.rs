@@ -35,16 +35,13 @@ impl EventName {
         }
     }
 
-    /// True when both are the same literal or share one allocation: a
-    /// check that never hashes or compares the text. Names that are equal
-    /// but were built apart are not identical.
+    /// The address and length of the name's text: equal for two names
+    /// only when they are the same literal or share one allocation (names
+    /// equal in text but built apart differ). Stable while the name lives.
     #[inline]
-    pub(crate) fn is_identical(&self, other: &EventName) -> bool {
-        match (&self.0, &other.0) {
-            (Repr::Static(a), Repr::Static(b)) => std::ptr::eq(*a, *b),
-            (Repr::Shared(a), Repr::Shared(b)) => Rc::ptr_eq(a, b),
-            _ => false,
-        }
+    pub(crate) fn identity(&self) -> (usize, usize) {
+        let s = self.as_str();
+        (s.as_ptr() as usize, s.len())
     }
 
     /// A name from a string literal, usable in `const` context.

@@ -24,18 +24,22 @@ where
 /// The handlers of one session, typed by its heap.
 pub(crate) struct StateTable<H: 'static> {
     map: FxHashMap<EventName, Handler<H>>,
-    /// The last name looked up and its handler: a wheel delivers the same
-    /// event (the same literal, or the same shared name) record after
-    /// record, and an identity check skips hashing it each time. Holding
-    /// the name keeps a shared name's allocation from being reused.
-    last: Cell<Option<(EventName, Handler<H>)>>,
+    /// The identity ([`EventName::identity`]) of the last name looked up,
+    /// `(0, 0)` for none: a wheel delivers the same event (the same
+    /// literal, or the same shared name) record after record, and comparing
+    /// two words skips hashing it each time.
+    last_key: Cell<(usize, usize)>,
+    /// That name and its handler. Holding the name keeps a shared name's
+    /// allocation, and so its identity, from being reused.
+    last: RefCell<Option<(EventName, Handler<H>)>>,
 }
 
 impl<H: 'static> Default for StateTable<H> {
     fn default() -> Self {
         StateTable {
             map: FxHashMap::default(),
-            last: Cell::new(None),
+            last_key: Cell::new((0, 0)),
+            last: RefCell::new(None),
         }
     }
 }
@@ -43,25 +47,30 @@ impl<H: 'static> Default for StateTable<H> {
 impl<H: 'static> StateTable<H> {
     /// The handler for `name`, shared.
     pub(crate) fn get(&self, name: &EventName) -> Option<Handler<H>> {
-        if let Some((cached, handler)) = self.last.take() {
-            let hit = cached.is_identical(name).then(|| handler.clone());
-            self.last.set(Some((cached, handler)));
-            if hit.is_some() {
-                return hit;
+        let key = name.identity();
+        if key == self.last_key.get() {
+            if let Some((_, handler)) = &*self.last.borrow() {
+                return Some(handler.clone());
             }
         }
         let handler = self.map.get(name)?.clone();
-        self.last.set(Some((name.clone(), handler.clone())));
+        *self.last.borrow_mut() = Some((name.clone(), handler.clone()));
+        self.last_key.set(key);
         Some(handler)
     }
 
+    fn forget_last(&self) {
+        self.last_key.set((0, 0));
+        *self.last.borrow_mut() = None;
+    }
+
     pub(crate) fn insert(&mut self, name: EventName, h: Handler<H>) -> Option<Handler<H>> {
-        self.last.set(None);
+        self.forget_last();
         self.map.insert(name, h)
     }
 
     pub(crate) fn remove(&mut self, name: &str) -> Option<Handler<H>> {
-        self.last.set(None);
+        self.forget_last();
         self.map.remove(name)
     }
 
