@@ -7,4 +7,5 @@
 
 #![deny(missing_docs)]
 
+pub mod ikc;
 pub mod tcp;
