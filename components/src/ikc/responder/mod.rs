@@ -1,0 +1,466 @@
+//! The Responder: the session aliased `IKC` that every IKC program talks
+//! to (Perl's POE::Component::IKC::Responder, ikc-protocol.md §6).
+//!
+//! Its events, as in Perl — `$kernel->post(IKC => publish => ...)` is
+//! `ctx.call("IKC", "publish", ...)` — are:
+//!
+//! | event | arguments | returns |
+//! | --- | --- | --- |
+//! | `publish` | session (alias or ID), states (list or one name) | |
+//! | `retract` | session, optional states | |
+//! | `published` | optional session | its states, or a map of all |
+//! | `post` | specifier, params | connections written to |
+//! | `call` | specifier, params, RSVP (`poe:STATE`, `poe:/SESSION/STATE`), optional timeout in seconds | connections written to |
+//! | `subscribe` | specifiers (`poe://KERNEL/SESSION`), callback state | |
+//! | `unsubscribe` | specifiers | |
+//! | `monitor` | kernel name or `*`, a map of IKC event -> state (and `data`) | |
+//! | `shutdown` | | |
+//! | `ping` | | `PONG` |
+//! | `register_local` | names meaning this kernel | |
+//! | `default` | the remote kernel an empty kernel part means | |
+//!
+//! A call's reply arrives at the RSVP state as `ARG0`. poe-rs addition:
+//! when the call fails remotely (reported by a poe-rs peer) or its timeout
+//! passes, the RSVP state gets `(undef, MESSAGE, WHEN)` instead, WHEN
+//! being `timeout` or `remote-check`, `remote-resolve`, ... .
+
+mod incoming;
+mod outgoing;
+mod registry;
+
+pub(crate) use incoming::handle as handle_request;
+pub(crate) use registry::Registry;
+
+use super::proxy::proxy;
+use super::Specifier;
+pub(crate) use outgoing::destination;
+use outgoing::{pend_call, rsvp_for, send_to, subscribe, unroutable};
+use poe_kernel::{Ctx, EventName, Kernel, Session, SessionId, Value};
+use registry::Monitor;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The Responder's alias.
+pub const IKC_ALIAS: &str = "IKC";
+
+/// How long a subscription waits for its receipts, as Perl.
+const SUBSCRIBE_TIMEOUT: f64 = 60.0;
+
+/// The shared tables, held by the `IKC` session's heap.
+struct Heap {
+    reg: Rc<RefCell<Registry>>,
+}
+
+/// Start the Responder in `kernel`, or find the one running; returns its
+/// tables for channels to share.
+pub(crate) fn spawn(kernel: &Kernel) -> poe_kernel::Result<Rc<RefCell<Registry>>> {
+    if kernel.alias_resolve(IKC_ALIAS).is_some() {
+        let v = kernel.call(IKC_ALIAS, "ikc_registry", ())?;
+        if let Some(reg) = v.take_local::<Rc<RefCell<Registry>>>() {
+            return Ok(reg);
+        }
+    }
+    let reg = Rc::new(RefCell::new(Registry::new(
+        kernel.id().to_owned(),
+        SessionId::KERNEL,
+    )));
+    let created = kernel.create(session(reg.clone()))?;
+    reg.borrow_mut().session = created.id;
+    Ok(reg)
+}
+
+fn session(reg: Rc<RefCell<Registry>>) -> Session<Heap> {
+    Session::new(Heap { reg })
+        .state("_start", |ctx| {
+            let _ = ctx.alias_set(IKC_ALIAS);
+        })
+        .state("ikc_registry", |ctx| Value::local(ctx.heap.reg.clone()))
+        .state("publish", |ctx| {
+            let names = session_names(ctx, ctx.arg(0));
+            let states = strings(ctx.arg(1));
+            let mut reg = ctx.heap.reg.borrow_mut();
+            for n in names {
+                reg.published
+                    .entry(n)
+                    .or_default()
+                    .extend(states.iter().cloned());
+            }
+        })
+        .state("retract", |ctx| {
+            let names = session_names(ctx, ctx.arg(0));
+            let states = strings(ctx.arg(1));
+            let mut reg = ctx.heap.reg.borrow_mut();
+            for n in names {
+                if states.is_empty() {
+                    reg.published.remove(&n);
+                } else if let Some(set) = reg.published.get_mut(&n) {
+                    for s in &states {
+                        set.remove(s);
+                    }
+                }
+            }
+        })
+        .state("published", |ctx| {
+            let reg = ctx.heap.reg.borrow();
+            let list = |set: &std::collections::BTreeSet<String>| {
+                Value::list(set.iter().map(|s| Value::from(s.as_str())))
+            };
+            if ctx.arg(0).is_undef() {
+                Value::map(reg.published.iter().map(|(k, v)| (k.clone(), list(v))))
+            } else {
+                let name = ctx.arg(0).to_string();
+                reg.published.get(&name).map(list).unwrap_or_default()
+            }
+        })
+        .state("register_local", |ctx| {
+            let names = strings(ctx.arg(0));
+            ctx.heap.reg.borrow_mut().local_names.extend(names);
+        })
+        .state("default", |ctx| {
+            let name = ctx.arg(0).to_string();
+            let mut reg = ctx.heap.reg.borrow_mut();
+            if let Some(id) = reg.names.get(&name).cloned() {
+                reg.default = Some(id);
+            }
+        })
+        .state("ping", |_| Value::from("PONG"))
+        .state("post", |ctx| {
+            let params = ctx.take_arg(1);
+            send_message(ctx, ctx.arg(0).clone(), params, None)
+        })
+        .state("call", |ctx| {
+            let params = ctx.take_arg(1);
+            let rsvp = ctx.arg(2).clone();
+            let timeout = ctx.arg(3).as_f64();
+            send_message(ctx, ctx.arg(0).clone(), params, Some((rsvp, timeout)))
+        })
+        .state("subscribe", |ctx| {
+            let caller = ctx.sender();
+            let specs: Vec<Specifier> = strings(ctx.arg(0))
+                .iter()
+                .filter_map(|s| destination(&Value::from(s.as_str())))
+                .collect();
+            let callback =
+                (!ctx.arg(1).is_undef()).then(|| EventName::from(ctx.arg(1).to_string()));
+            let started = subscribe(
+                &mut ctx.heap.reg.borrow_mut(),
+                caller,
+                &specs,
+                callback.clone(),
+            );
+            match started {
+                Some(id) => {
+                    let alarm = ctx
+                        .delay_set("ikc_subscribe_timeout", SUBSCRIBE_TIMEOUT, (id,))
+                        .ok();
+                    if let Some(p) = ctx.heap.reg.borrow_mut().subscribes.get_mut(&id) {
+                        p.alarm = alarm;
+                    }
+                }
+                None => {
+                    if let Some(cb) = callback {
+                        let _ = ctx.post(caller, cb, (Value::List(Vec::new()),));
+                    }
+                }
+            }
+        })
+        .state("unsubscribe", |ctx| {
+            let keys: Vec<String> = strings(ctx.arg(0))
+                .iter()
+                .filter_map(|s| destination(&Value::from(s.as_str())))
+                .map(|s| format!("poe://{}/{}", s.kernel, s.session))
+                .collect();
+            unsubscribe(ctx, &keys);
+        })
+        .state("monitor", |ctx| {
+            let name = ctx.arg(0).to_string();
+            let me = ctx.sender();
+            let mut reg = ctx.heap.reg.borrow_mut();
+            reg.monitors
+                .retain(|m| !(m.session == me && m.name == name));
+            if let Some(map) = ctx.arg(1).as_map() {
+                let events = map
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "data")
+                    .map(|(k, v)| (k.clone(), EventName::from(v.to_string())))
+                    .collect();
+                reg.monitors.push(Monitor {
+                    session: me,
+                    name,
+                    events,
+                    data: map.get("data").cloned().unwrap_or_default(),
+                });
+            }
+        })
+        .state("shutdown", shutdown)
+        .state("ikc_call_timeout", |ctx| {
+            let id = ctx.arg(0).as_i64().unwrap_or(0) as u64;
+            let pending = ctx.heap.reg.borrow_mut().calls.remove(&id);
+            if let Some(call) = pending {
+                ctx.heap.reg.borrow_mut().revoke_allowance(&call.key);
+                let _ = ctx.post(
+                    call.session,
+                    call.state.clone(),
+                    (Value::Undef, "Timed out waiting for the reply", "timeout"),
+                );
+            }
+        })
+        .state("ikc_remote_error", remote_error)
+        .state("ikc_receipt", receipt)
+        .state("ikc_subscribe_timeout", |ctx| {
+            let id = ctx.arg(0).as_i64().unwrap_or(0) as u64;
+            let pending = ctx.heap.reg.borrow_mut().subscribes.remove(&id);
+            if let Some(p) = pending {
+                if let Some(cb) = p.callback {
+                    let _ = ctx.post(p.session, cb, (Value::List(p.accepted),));
+                }
+            }
+        })
+        .state("_child", |_| ())
+        .state("_stop", |_| ())
+}
+
+/// Every alias of a session given by alias or ID (Perl publishes under
+/// all of them).
+fn session_names(ctx: &Ctx<'_, Heap>, session: &Value) -> Vec<String> {
+    let name = session.to_string();
+    match ctx.alias_list(name.as_str()) {
+        Ok(list) if !list.is_empty() && name.parse::<u64>().is_ok() => list,
+        _ => vec![name],
+    }
+}
+
+/// A list of names, or one name.
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Undef => Vec::new(),
+        Value::List(l) => l.iter().map(Value::to_string).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
+/// `post` and `call`: route, fill `from` and `rsvp`, send; the number of
+/// connections reached (0: the error monitors hear why).
+fn send_message(
+    ctx: &mut Ctx<'_, Heap>,
+    spec: Value,
+    params: Value,
+    call: Option<(Value, Option<f64>)>,
+) -> Value {
+    let caller = ctx.sender();
+    let Some(dest) = destination(&spec) else {
+        inform_error(ctx, "resolve", format!("Invalid specifier {spec}"));
+        return Value::from(0);
+    };
+    let aliases = ctx.alias_list(caller).unwrap_or_default();
+    let reg_rc = ctx.heap.reg.clone();
+    let mut reg = reg_rc.borrow_mut();
+    if reg.is_local(&dest.kernel) {
+        drop(reg);
+        let ok = ctx
+            .post(dest.session.clone(), dest.state.clone(), (params,))
+            .is_ok();
+        return Value::from(ok as i64);
+    }
+    let links = reg.route(&dest.kernel);
+    if links.is_empty() {
+        let why = unroutable(&reg, &dest.kernel);
+        drop(reg);
+        inform_error(ctx, "resolve", format!("{why}.  Request {dest}"));
+        return Value::from(0);
+    }
+    let mut request = super::Request::post(&dest, params);
+    request.event = match &spec {
+        Value::Map(_) => spec.clone(),
+        _ => Value::from(dest.to_string()),
+    };
+    request.from = reg.sender_spec(&aliases);
+    if let Some((rsvp, timeout)) = call {
+        let Some((value, session, state)) = rsvp_for(caller, &rsvp) else {
+            drop(reg);
+            inform_error(ctx, "request", format!("Invalid RSVP {rsvp}"));
+            return Value::from(0);
+        };
+        request.rsvp = Some(value);
+        pend_call(ctx, &mut reg, caller, session, state, timeout);
+    }
+    Value::from(send_to(&links, &request) as i64)
+}
+
+/// `IKC/remote_error`: the monitors hear it; a poe-rs peer names the
+/// failed call, whose RSVP state then gets the error at once.
+fn remote_error(ctx: &mut Ctx<'_, Heap>) {
+    let params = ctx
+        .arg(0)
+        .as_list()
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
+    let message = params.first().map(Value::to_string).unwrap_or_default();
+    let when = format!(
+        "remote-{}",
+        params.get(2).map(Value::to_string).unwrap_or_default()
+    );
+    let names: Vec<String> = ctx
+        .arg(2)
+        .as_list()
+        .unwrap_or(&[])
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    let reg = ctx.heap.reg.clone();
+    let calls = reg.borrow().monitor_calls(
+        &names,
+        "error",
+        &[Value::from(when.as_str()), Value::from(message.as_str())],
+    );
+    if calls.is_empty() {
+        log::warn!(target: "poe::ikc", "remote error ({when}): {message}");
+    }
+    for (session, state, args) in calls {
+        let _ = ctx.post(session, state, args);
+    }
+    let failed = ctx.arg(1);
+    if failed.as_map().is_none() {
+        return;
+    }
+    let spec = Specifier::from_value(failed);
+    let key = (spec.session.clone(), spec.state.clone());
+    let mut r = reg.borrow_mut();
+    let found = r
+        .calls
+        .iter()
+        .find(|(_, c)| c.key == key)
+        .map(|(id, _)| *id);
+    if let Some(id) = found {
+        let call = r.calls.remove(&id).expect("found above");
+        r.revoke_allowance(&key);
+        drop(r);
+        let _ = ctx.post(
+            call.session,
+            call.state.clone(),
+            (Value::Undef, message, when),
+        );
+    }
+}
+
+/// The answer to a subscription request: a proxy on acceptance; the
+/// callback once every receipt is in.
+fn receipt(ctx: &mut Ctx<'_, Heap>) {
+    let state = ctx.arg(0).to_string();
+    let id: u64 = state
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let answer = ctx
+        .arg(1)
+        .as_list()
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
+    let reg = ctx.heap.reg.clone();
+    if let [spec @ Value::Map(_), remote_id, ..] = answer.as_slice() {
+        let spec = Specifier::from_value(spec);
+        let key = format!("poe://{}/{}", spec.kernel, spec.session);
+        let exists = reg.borrow().proxies.contains_key(&key);
+        if !exists {
+            if let Ok(created) = ctx.create(proxy(reg.clone(), spec.clone())) {
+                reg.borrow_mut()
+                    .proxies
+                    .insert(key, (created.id, remote_id.to_string()));
+                let names = reg.borrow().names_of(&remote_id.to_string());
+                inform(ctx, &reg, &names, "subscribe", &[spec.to_value()]);
+            }
+        }
+        if let Some(p) = reg.borrow_mut().subscribes.get_mut(&id) {
+            p.accepted.push(Value::from(spec.to_string()));
+        }
+    }
+    let done = {
+        let mut r = reg.borrow_mut();
+        match r.subscribes.get_mut(&id) {
+            Some(p) => {
+                p.waiting = p.waiting.saturating_sub(1);
+                p.waiting == 0
+            }
+            None => false,
+        }
+    };
+    if done {
+        let p = reg
+            .borrow_mut()
+            .subscribes
+            .remove(&id)
+            .expect("checked above");
+        if let Some(alarm) = p.alarm {
+            let _ = ctx.alarm_remove(alarm);
+        }
+        if let Some(cb) = p.callback {
+            let _ = ctx.post(p.session, cb, (Value::List(p.accepted),));
+        }
+    }
+}
+
+/// Destroy the proxies for `keys` (`poe://K/S`).
+pub(crate) fn unsubscribe<H: 'static>(ctx: &mut Ctx<'_, H>, keys: &[String]) {
+    for key in keys {
+        if let Some(proxy) = ctx.alias_resolve(key.as_str()) {
+            let _ = ctx.call(proxy, "ikc_unsubscribe", ());
+        }
+    }
+}
+
+/// `IKC/shutdown`: close every channel (each after flushing), drop the
+/// proxies and the alias, stop the servers listening.
+fn shutdown(ctx: &mut Ctx<'_, Heap>) {
+    let reg = ctx.heap.reg.clone();
+    let (channels, proxies) = {
+        let mut r = reg.borrow_mut();
+        r.shut_down = true;
+        let proxies: Vec<String> = r.proxies.keys().cloned().collect();
+        (r.channels.clone(), proxies)
+    };
+    let names = vec!["*".to_owned()];
+    inform(ctx, &reg, &names, "shutdown", &[]);
+    unsubscribe(ctx, &proxies);
+    for link in channels {
+        let _ = ctx.post(link.session, "shutdown", ());
+    }
+    let listeners = std::mem::take(&mut reg.borrow_mut().listeners);
+    for l in listeners {
+        let _ = ctx.post(l, "shutdown", ());
+    }
+    // Pending call and subscription timeouts would keep the kernel up.
+    let _ = ctx.alarm_remove_all();
+    let _ = ctx.alias_remove(IKC_ALIAS);
+}
+
+/// Post an IKC event to the monitors watching any of `names`.
+pub(crate) fn inform<H: 'static>(
+    ctx: &mut Ctx<'_, H>,
+    reg: &Rc<RefCell<Registry>>,
+    names: &[String],
+    event: &str,
+    extra: &[Value],
+) {
+    let calls = reg.borrow().monitor_calls(names, event, extra);
+    for (session, state, args) in calls {
+        let _ = ctx.post(session, state, args);
+    }
+}
+
+/// A local error about no particular kernel, to the `*` monitors (or the
+/// log when nobody watches errors).
+fn inform_error(ctx: &mut Ctx<'_, Heap>, when: &str, message: String) {
+    let reg = ctx.heap.reg.clone();
+    let calls = reg.borrow().monitor_calls(
+        &["*".to_owned()],
+        "error",
+        &[Value::from(when), Value::from(message.as_str())],
+    );
+    if calls.is_empty() {
+        log::warn!(target: "poe::ikc", "{when}: {message}");
+    }
+    for (session, state, args) in calls {
+        let _ = ctx.post(session, state, args);
+    }
+}

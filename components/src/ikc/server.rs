@@ -1,0 +1,155 @@
+//! IKC::Server: accept IKC connections, one channel session each.
+
+use super::channel;
+use super::responder::{self, IKC_ALIAS};
+use super::settings::{common_setters, Settings};
+use crate::tcp::{self, ComponentError, Domain};
+use poe_kernel::{Kernel, SessionId, Value};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// Perl's default IKC::Server port.
+pub const DEFAULT_PORT: u16 = 603;
+
+/// POE::Component::IKC::Server: listens for IKC clients (Perl or Rust);
+/// each connection becomes a channel session.
+///
+/// ```no_run
+/// use poe_components::ikc::Server;
+/// use poe_kernel::Kernel;
+/// let kernel = Kernel::new().unwrap();
+/// let server = Server::builder().port(0).name("worker").spawn(&kernel).unwrap();
+/// println!("IKC on port {}", server.port());
+/// kernel.run();
+/// ```
+pub struct Server;
+
+impl Server {
+    /// Start configuring a server (Perl's defaults: `0.0.0.0`, port 603).
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            ip: "0.0.0.0".to_owned(),
+            port: DEFAULT_PORT,
+            unix: None,
+            concurrency: 0,
+            settings: Settings::default(),
+        }
+    }
+}
+
+/// Configures a [`Server`]; the setters are Perl's parameter names.
+#[must_use]
+pub struct ServerBuilder {
+    ip: String,
+    port: u16,
+    unix: Option<PathBuf>,
+    concurrency: usize,
+    settings: Settings,
+}
+
+impl ServerBuilder {
+    /// `ip`: the address to bind (default `0.0.0.0`).
+    pub fn ip(mut self, ip: impl Into<String>) -> Self {
+        self.ip = ip.into();
+        self
+    }
+
+    /// `port` (default 603; 0 picks a free one, see [`Listening::port`]).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// `unix`: listen on a UNIX-domain socket at `path` instead of TCP
+    /// (an existing socket file there is removed first, as Perl does).
+    pub fn unix(mut self, path: impl Into<PathBuf>) -> Self {
+        self.unix = Some(path.into());
+        self
+    }
+
+    /// `concurrency`: most connections at once (0, the default: no limit).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    common_setters!(settings);
+
+    /// Start listening (and the `IKC` Responder, if it is not running).
+    pub fn spawn(self, kernel: &Kernel) -> Result<Listening, ComponentError> {
+        let reg = responder::spawn(kernel)?;
+        let local = Value::list(self.settings.local_names().into_iter().map(Value::from));
+        kernel.call(IKC_ALIAS, "register_local", (local,))?;
+        let cfg = Rc::new(self.settings.channel_config(reg.clone(), true));
+        let on_error = self.settings.on_error.clone();
+        let mut tcp = tcp::Server::builder::<()>()
+            .concurrency(if self.concurrency == 0 {
+                -1
+            } else {
+                self.concurrency as i64
+            })
+            .acceptor(move |ctx| {
+                let Some(socket) = ctx.arg(0).take_local::<socket2::Socket>() else {
+                    return;
+                };
+                let peer = peer_name(ctx.arg(1), ctx.arg(2));
+                let listener = ctx.session();
+                let channel = channel::session(cfg.clone(), socket, peer, Some(listener));
+                if let Err(e) = ctx.create(channel) {
+                    log::error!(target: "poe::ikc", "cannot start a channel: {e}");
+                }
+            })
+            .error(move |ctx| {
+                let op = ctx.arg(0).to_string();
+                let errno = ctx.arg(1).as_i64().unwrap_or(0) as i32;
+                let message = ctx.arg(2).to_string();
+                log::warn!(target: "poe::ikc", "IKC server: {op} error {errno}: {message}");
+                if let Some(cb) = &on_error {
+                    cb(&op, errno, &message);
+                }
+                ctx.heap.listener = None;
+            });
+        tcp = match &self.unix {
+            Some(path) => {
+                // A stale socket file would make bind fail.
+                let _ = std::fs::remove_file(path);
+                tcp.domain(Domain::Unix).address(path.as_path())
+            }
+            None => tcp.address(self.ip.as_str()).port(self.port),
+        };
+        let listening = tcp.spawn(kernel)?;
+        reg.borrow_mut().listeners.push(listening.id);
+        Ok(Listening {
+            session: listening.id,
+            addr: listening.addr,
+        })
+    }
+}
+
+/// A started [`Server`].
+#[derive(Clone, Copy, Debug)]
+pub struct Listening {
+    /// The listening session (post it `shutdown` to stop accepting).
+    pub session: SessionId,
+    /// The bound address (`None` for UNIX sockets or a failed bind).
+    pub addr: Option<SocketAddr>,
+}
+
+impl Listening {
+    /// The bound port (0 if none).
+    pub fn port(&self) -> u16 {
+        self.addr.map_or(0, |a| a.port())
+    }
+}
+
+/// The peer's `ip:port`, from SocketFactory's packed address and port.
+fn peer_name(addr: &Value, port: &Value) -> Option<String> {
+    let octets = addr.as_bytes()?;
+    let ip: std::net::IpAddr = match octets.len() {
+        4 => <[u8; 4]>::try_from(octets).ok()?.into(),
+        16 => <[u8; 16]>::try_from(octets).ok()?.into(),
+        _ => return None,
+    };
+    Some(format!("{ip}:{}", port.as_i64()?))
+}
