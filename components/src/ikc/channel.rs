@@ -139,7 +139,9 @@ pub(crate) fn session(
         if missing.is_empty() {
             connected(ctx);
         } else {
+            // Perl dies here; we tell on_error and close this channel.
             let message = format!("Unable to subscribe to {}", missing.join(", "));
+            report_error(&ctx.heap.cfg, "subscribe", 0, &message);
             fail(ctx, "subscribe", 0, &message);
         }
     })
@@ -279,7 +281,10 @@ fn line(ctx: &mut Ctx<'_, Channel>) {
         .borrow_mut()
         .register(&done.remote_id, &aliases, &link);
     if let Err(message) = registered {
-        return fail(ctx, "register", 0, &message);
+        // Refused after the negotiation: let our last line out first.
+        log::warn!(target: "poe::ikc", "channel {}: {message}", ctx.session());
+        report_error(&cfg, "register", 0, &message);
+        return close(ctx, false);
     }
     ctx.heap.registered = true;
     link.set_state(LinkState::Up);
