@@ -274,3 +274,14 @@ fn chat_server_example_relays_between_users() {
     assert_eq!(bob.recv(), None);
     assert_eq!(ann.recv().as_deref(), Some("* bob left"));
 }
+
+#[test]
+fn ikc_jobs_runs_a_worker_process_and_collects_every_answer() {
+    let out = run("ikc_jobs");
+    assert!(out.starts_with("boss: worker listening on port "), "{out}");
+    for n in 1..=5 {
+        assert!(out.contains(&format!("boss: {n} squared is {}\n", n * n)), "{out}");
+    }
+    assert!(out.contains("boss: all 5 jobs done\n"), "{out}");
+    assert!(out.ends_with("boss: worker exited (exit status: 0)\n"), "{out}");
+}
