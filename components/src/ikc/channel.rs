@@ -382,6 +382,7 @@ fn close(ctx: &mut Ctx<'_, Channel>, force: bool) {
         .borrow_mut()
         .channels
         .retain(|l| !Rc::ptr_eq(l, &link));
+    responder::release_thunks(ctx, &link);
     let pending = link
         .with_wheel(ReadWrite::get_driver_out_octets)
         .unwrap_or(0);

@@ -2,10 +2,12 @@
 //! send it frames without an event hop (and without needing the channel
 //! session's heap, which may be busy up the stack).
 
-use super::Request;
+use super::proxy::ThunkError;
+use super::{Request, Specifier};
 use poe_kernel::{SessionId, Value};
 use poe_wheels::ReadWrite;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 /// Where a channel is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +35,17 @@ pub(crate) struct Link {
     pub remote_id: RefCell<Option<String>>,
     state: Cell<LinkState>,
     wheel: RefCell<Option<ReadWrite>>,
+    /// Thunks by (remote sender, addressed session), reused request after
+    /// request; released when the channel closes.
+    pub thunks: RefCell<HashMap<ThunkKey, (SessionId, ThunkError)>>,
 }
+
+/// Which thunk a request goes through: its `from` and the local session
+/// it addresses.
+pub(crate) type ThunkKey = (Option<Specifier>, String);
+
+/// Most thunks a channel keeps; past that the cache starts over.
+pub(crate) const MAX_THUNKS: usize = 256;
 
 impl Link {
     pub(crate) fn new(session: SessionId, kernel_name: String) -> Link {
@@ -43,6 +55,7 @@ impl Link {
             remote_id: RefCell::new(None),
             state: Cell::new(LinkState::Negotiating),
             wheel: RefCell::new(None),
+            thunks: RefCell::new(HashMap::new()),
         }
     }
 

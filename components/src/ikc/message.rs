@@ -50,10 +50,10 @@ impl std::fmt::Display for RequestError {
 impl std::error::Error for RequestError {}
 
 impl Request {
-    /// A post of `params` to `event`.
-    pub fn post(event: &Specifier, params: Value) -> Request {
+    /// A post of `params` to `event` (a specifier string or hash).
+    pub fn new(event: impl Into<Value>, params: Value) -> Request {
         Request {
-            event: Value::from(event.to_string()),
+            event: event.into(),
             params,
             from: None,
             rsvp: None,

@@ -9,13 +9,16 @@
 use super::link::Link;
 use super::responder::Registry;
 use super::{Request, Specifier, PROXY_STATE};
-use poe_kernel::{Session, SessionId, Value};
+use poe_kernel::{Session, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// What a thunk's handler call produced: its value, or why it could not
-/// run.
-pub(crate) type Outcome = Rc<RefCell<Option<Result<Value, String>>>>;
+/// The refcount tag that keeps a cached thunk alive until its channel
+/// closes.
+const THUNK_TAG: &str = "IKC thunk";
+
+/// Why the last invocation through a thunk failed, if it did.
+pub(crate) type ThunkError = Rc<RefCell<Option<String>>>;
 
 pub(crate) struct Thunk {
     link: Rc<Link>,
@@ -23,30 +26,55 @@ pub(crate) struct Thunk {
     from: Option<Specifier>,
     /// Our side of it: `{our ID, the addressed session, IKC:proxy}`.
     reply_from: Specifier,
+    error: ThunkError,
 }
 
-/// A session that calls `target`'s `state` with `args` from its `_start`
-/// (so the handler's SENDER is the thunk), stores the result in
-/// `outcome`, and forwards whatever is later posted to it back to `from`.
+/// A thunk standing for the remote sender `from` of requests addressed
+/// to one local session. Its `ikc_invoke` event, `(target, state,
+/// args...)`, calls the handler (so the handler's SENDER is the thunk)
+/// and returns its value; whatever is later posted to the thunk goes back
+/// to `from`. The channel caches thunks and releases them when it closes
+/// (`ikc_release`): creating a session per request cost more than the
+/// request itself.
 pub(crate) fn thunk(
     link: Rc<Link>,
     from: Option<Specifier>,
     reply_from: Specifier,
-    target: SessionId,
-    state: String,
-    args: Vec<Value>,
-    outcome: Outcome,
+    error: ThunkError,
 ) -> Session<Thunk> {
     Session::new(Thunk {
         link,
         from,
         reply_from,
+        error,
     })
-    .state("_start", move |ctx| {
+    .state("_start", |ctx| {
+        let me = ctx.session();
+        let _ = ctx.refcount_increment(me, THUNK_TAG);
+    })
+    .state("ikc_invoke", |ctx| {
+        let mut args = std::mem::take(&mut ctx.args).into_vec();
+        if args.len() < 2 {
+            return Value::Undef;
+        }
+        let rest = args.split_off(2);
+        let target = args[0].as_i64().unwrap_or(0) as u64;
+        let state = args[1].to_string();
         let result = ctx
-            .call(target, state.clone(), args.clone())
-            .map_err(|e| e.to_string());
-        *outcome.borrow_mut() = Some(result);
+            .kernel()
+            .id_to_session(target)
+            .and_then(|target| ctx.call(target, state, rest));
+        match result {
+            Ok(v) => v,
+            Err(e) => {
+                *ctx.heap.error.borrow_mut() = Some(e.to_string());
+                Value::Undef
+            }
+        }
+    })
+    .state("ikc_release", |ctx| {
+        let me = ctx.session();
+        let _ = ctx.refcount_decrement(me, THUNK_TAG);
     })
     .state("_default", |ctx| {
         let event = ctx.arg(0).to_string();
@@ -71,16 +99,12 @@ fn post_back(thunk: &Thunk, event: &str, args: Vec<Value>) {
     let mut request = if from.state.is_empty() {
         // ClientLite and the subscription machinery name no state: the
         // event itself becomes the state.
-        let mut r = Request::post(&Specifier::default(), Value::List(args));
-        r.event = from.with_state(event).to_value();
-        r
+        Request::new(from.with_state(event).to_value(), Value::List(args))
     } else {
-        let mut r = Request::post(
-            &Specifier::default(),
+        Request::new(
+            from.to_value(),
             Value::list([Value::from(event), Value::List(args)]),
-        );
-        r.event = from.to_value();
-        r
+        )
     };
     request.from = Some(thunk.reply_from.clone());
     thunk.link.send(request);
@@ -131,11 +155,10 @@ pub(crate) fn proxy(reg: Rc<RefCell<Registry>>, remote: Specifier) -> Session<Pr
             .unwrap_or_default();
         let sender_aliases = ctx.alias_list(ctx.sender()).unwrap_or_default();
         let reg = ctx.heap.reg.borrow();
-        let mut request = Request::post(
-            &Specifier::default(),
+        let mut request = Request::new(
+            ctx.heap.remote.with_state(PROXY_STATE).to_value(),
             Value::list([Value::from(event), Value::List(args)]),
         );
-        request.event = ctx.heap.remote.with_state(PROXY_STATE).to_value();
         request.from = reg.sender_spec(&sender_aliases);
         let links = reg.route(&ctx.heap.remote.kernel);
         drop(reg);

@@ -2,8 +2,8 @@
 //! ikc-protocol.md §5.4 in Perl's order, the thunk that runs the handler,
 //! the reply, and the error report when anything fails.
 
-use super::super::link::Link;
-use super::super::proxy::thunk;
+use super::super::link::{Link, MAX_THUNKS};
+use super::super::proxy::{thunk, ThunkError};
 use super::super::{Request, Specifier, PROXY_STATE};
 use super::registry::Registry;
 use super::IKC_ALIAS;
@@ -187,33 +187,25 @@ fn act<H: 'static>(
             if allowed {
                 reg.borrow_mut().consume_allowance(&dest.session, &state);
             }
-            let outcome = Rc::new(RefCell::new(None));
-            let thunk = thunk(
-                link.clone(),
-                request.from.clone(),
-                reply_from.clone(),
-                target,
-                state,
-                args,
-                outcome.clone(),
-            );
-            if let Err(e) = ctx.create(thunk) {
+            let (thunk, error) = thunk_for(ctx, link, request.from.clone(), &reply_from);
+            let Some(thunk) = thunk else {
                 return Err(Failure {
-                    reason: format!("Cannot invoke: {e}"),
+                    reason: "Cannot create a thunk session".into(),
+                    when: When::Invocation,
+                });
+            };
+            let mut call_args = Vec::with_capacity(args.len() + 2);
+            call_args.push(Value::from(target.get()));
+            call_args.push(Value::from(state));
+            call_args.extend(args);
+            let value = ctx.call(thunk, "ikc_invoke", call_args).unwrap_or_default();
+            if let Some(reason) = error.borrow_mut().take() {
+                return Err(Failure {
+                    reason,
                     when: When::Invocation,
                 });
             }
-            let taken = outcome.borrow_mut().take();
-            match taken {
-                Some(Ok(v)) => v,
-                Some(Err(e)) => {
-                    return Err(Failure {
-                        reason: e,
-                        when: When::Invocation,
-                    })
-                }
-                None => Value::Undef,
-            }
+            value
         }
         Action::Ping => Value::from("PONG"),
         Action::DoYouHave => do_you_have(&reg.borrow(), &request.params),
@@ -254,12 +246,52 @@ fn act<H: 'static>(
         } else {
             result
         };
-        let mut reply = Request::post(&Specifier::default(), params);
-        reply.event = rsvp.clone();
+        let mut reply = Request::new(rsvp.clone(), params);
         reply.from = Some(reply_from);
         link.send(reply);
     }
     Ok(())
+}
+
+/// The channel's thunk for this sender and addressed session, created
+/// on first use.
+fn thunk_for<H: 'static>(
+    ctx: &mut Ctx<'_, H>,
+    link: &Rc<Link>,
+    from: Option<Specifier>,
+    reply_from: &Specifier,
+) -> (Option<SessionId>, ThunkError) {
+    let key = (from.clone(), reply_from.session.clone());
+    if let Some((id, error)) = link.thunks.borrow().get(&key) {
+        return (Some(*id), error.clone());
+    }
+    if link.thunks.borrow().len() >= MAX_THUNKS {
+        release_thunks(ctx, link);
+    }
+    let error: ThunkError = Rc::default();
+    let session = thunk(link.clone(), from, reply_from.clone(), error.clone());
+    match ctx.create(session) {
+        Ok(created) => {
+            link.thunks
+                .borrow_mut()
+                .insert(key, (created.id, error.clone()));
+            (Some(created.id), error)
+        }
+        Err(_) => (None, error),
+    }
+}
+
+/// Let the channel's thunks go (each ends once posts to it are handled).
+pub(crate) fn release_thunks<H: 'static>(ctx: &mut Ctx<'_, H>, link: &Link) {
+    let thunks: Vec<SessionId> = link
+        .thunks
+        .borrow_mut()
+        .drain()
+        .map(|(_, (id, _))| id)
+        .collect();
+    for id in thunks {
+        let _ = ctx.post(id, "ikc_release", ());
+    }
 }
 
 /// `IKC/do_you_have [SPEC, KERNEL_ID]`: accept when the session has
@@ -313,15 +345,14 @@ fn report<H: 'static>(
     if request.is_error {
         return;
     }
-    let mut error = Request::post(
-        &Specifier::default(),
+    let mut error = Request::new(
+        Specifier::new(remote, IKC_ALIAS, "remote_error").to_value(),
         Value::list([
             Value::from(message),
             Value::from(dest.kernel.as_str()),
             Value::from(failure.when.as_str()),
         ]),
     );
-    error.event = Specifier::new(remote, IKC_ALIAS, "remote_error").to_value();
     error.is_error = true;
     error.failed_rsvp = request.rsvp.clone();
     link.send(error);

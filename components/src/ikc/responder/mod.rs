@@ -28,7 +28,7 @@ mod incoming;
 mod outgoing;
 mod registry;
 
-pub(crate) use incoming::handle as handle_request;
+pub(crate) use incoming::{handle as handle_request, release_thunks};
 pub(crate) use registry::Registry;
 
 use super::proxy::proxy;
@@ -269,11 +269,13 @@ fn send_message(
         inform_error(ctx, "resolve", format!("{why}.  Request {dest}"));
         return Value::from(0);
     }
-    let mut request = super::Request::post(&dest, params);
-    request.event = match &spec {
-        Value::Map(_) => spec.clone(),
-        _ => Value::from(dest.to_string()),
+    // The event travels as written, `poe://` prepended if it lacks
+    // `poe:` (as Perl's Responder does).
+    let event = match spec.as_str() {
+        Some(s) if !s.starts_with("poe:") => Value::from(format!("poe://{s}")),
+        _ => spec,
     };
+    let mut request = super::Request::new(event, params);
     request.from = reg.sender_spec(&aliases);
     if let Some((rsvp, timeout)) = call {
         let Some((value, session, state)) = rsvp_for(caller, &rsvp) else {

@@ -107,11 +107,10 @@ pub(crate) fn subscribe(
         let links = reg.route(&spec.kernel);
         let receipt = format!("IKC:receipt {id} {spec}");
         let asked = Specifier::new(spec.kernel.clone(), spec.session.clone(), "");
-        let mut request = Request::post(
-            &Specifier::new(spec.kernel.clone(), IKC_ALIAS, "do_you_have"),
+        let mut request = Request::new(
+            Specifier::new(spec.kernel.clone(), IKC_ALIAS, "do_you_have").to_value(),
             Value::list([asked.to_value(), Value::from(own.as_str())]),
         );
-        request.event = Specifier::new(spec.kernel.clone(), IKC_ALIAS, "do_you_have").to_value();
         request.from = Some(Specifier::new(own.clone(), IKC_ALIAS, ""));
         request.rsvp = Some(Specifier::new(own.clone(), IKC_ALIAS, receipt.clone()).to_value());
         for link in links {
