@@ -1,28 +1,7 @@
 //! The Responder: the session aliased `IKC` that every IKC program talks
 //! to (Perl's POE::Component::IKC::Responder, ikc-protocol.md §6).
 //!
-//! Its events, as in Perl — `$kernel->post(IKC => publish => ...)` is
-//! `ctx.call("IKC", "publish", ...)` — are:
-//!
-//! | event | arguments | returns |
-//! | --- | --- | --- |
-//! | `publish` | session (alias or ID), states (list or one name) | |
-//! | `retract` | session, optional states | |
-//! | `published` | optional session | its states, or a map of all |
-//! | `post` | specifier, params | connections written to |
-//! | `call` | specifier, params, RSVP (`poe:STATE`, `poe:/SESSION/STATE`), optional timeout in seconds | connections written to |
-//! | `subscribe` | specifiers (`poe://KERNEL/SESSION`), callback state | |
-//! | `unsubscribe` | specifiers | |
-//! | `monitor` | kernel name or `*`, a map of IKC event -> state (and `data`) | |
-//! | `shutdown` | | |
-//! | `ping` | | `PONG` |
-//! | `register_local` | names meaning this kernel | |
-//! | `default` | the remote kernel an empty kernel part means | |
-//!
-//! A call's reply arrives at the RSVP state as `ARG0`. poe-rs addition:
-//! when the call fails remotely (reported by a poe-rs peer) or its timeout
-//! passes, the RSVP state gets `(undef, MESSAGE, WHEN)` instead, WHEN
-//! being `timeout` or `remote-check`, `remote-resolve`, ... .
+//! Its events are listed on [`Ikc`](super::Ikc).
 
 mod incoming;
 mod outgoing;
