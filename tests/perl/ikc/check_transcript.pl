@@ -19,13 +19,13 @@
 use strict;
 use warnings;
 use FindBin;
+use lib "$FindBin::Bin/lib";
 use Getopt::Long qw(GetOptions);
-use IO::Socket::INET;
-use IO::Select;
 use POSIX qw(WNOHANG);
-use Storable qw(thaw nfreeze);
+use Storable qw(thaw);
 use Time::HiRes qw(time sleep);
 use B ();
+use IKCPeer::Raw qw(raw_connect next_unit read_units write_all);
 
 $| = 1;
 my %opt = (transcript => '/work/shared/ikc-transcript.txt', sections => 'ABCD');
@@ -90,22 +90,8 @@ sub parse_transcript {
 }
 
 #---------------------------------------------------------------------
-# Units: negotiation lines (CRLF-terminated) and frames (len NUL payload)
-
-# Take one complete unit off the front of BUF, or undef.
-sub next_unit {
-    my ($bufref) = @_;
-    if ($$bufref =~ /\A\d/) {
-        return undef unless $$bufref =~ /\A(\d+)\0/;
-        my ($len, $head) = ($1, length($1) + 1);
-        return undef if length($$bufref) < $head + $len;
-        my $payload = substr($$bufref, $head, $len);
-        substr($$bufref, 0, $head + $len) = '';
-        return { frame => $payload };
-    }
-    return undef unless $$bufref =~ s/\A(.*?)\x0D\x0A//s;
-    return { line => $1 };
-}
+# Units: negotiation lines (CRLF-terminated) and frames (len NUL payload),
+# as IKCPeer::Raw::next_unit splits them.
 
 # Expected answers, split into turns: turn i holds what the server sent
 # after the client's i-th chunk and before its next one.
@@ -147,14 +133,12 @@ sub replay {
     my ($letter, $n, $conn, $server) = @_;
     my $tag = "$letter$n";
     print "# $tag: $conn->{label}\n";
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $server->{port}, Proto => 'tcp')
-        or die "connect: $!\n";
-    binmode $sock;
+    my $sock = raw_connect($server->{port});
     my $map = { server_pid => $server->{pid} };
     my $buf = '';
     my $u = 0;
     for my $turn (turns_of($conn)) {
-        syswrite_all($sock, $turn->{send});
+        write_all($sock, $turn->{send});
         my @got = read_units($sock, \$buf, scalar @{ $turn->{expect} }, TURN_TIMEOUT);
         for my $k (0 .. $#{ $turn->{expect} }) {
             $u++;
@@ -172,34 +156,6 @@ sub replay {
     }
     close $sock;
     sleep 0.2;    # let the server notice the close before the next connection
-}
-
-sub syswrite_all {
-    my ($sock, $bytes) = @_;
-    while (length $bytes) {
-        my $n = syswrite($sock, $bytes);
-        die "write: $!\n" unless defined $n;
-        substr($bytes, 0, $n) = '';
-    }
-}
-
-# Read until COUNT units arrived (undef: until TIMEOUT passes).
-sub read_units {
-    my ($sock, $bufref, $count, $timeout) = @_;
-    my @units;
-    my $deadline = time + $timeout;
-    my $sel = IO::Select->new($sock);
-    while (1) {
-        while (my $unit = next_unit($bufref)) { push @units, $unit }
-        last if defined $count && @units >= $count;
-        my $left = $deadline - time;
-        last if $left <= 0;
-        next unless $sel->can_read($left);
-        my $n = sysread($sock, my $data, 65536);
-        last unless $n;    # EOF or error
-        $$bufref .= $data;
-    }
-    return @units;
 }
 
 #---------------------------------------------------------------------
@@ -411,36 +367,12 @@ sub stop_server {
     unlink $server->{out};
 }
 
-# Minimal ClientLite-style client: SETUP (HELLO dialogue if refused),
-# then one frame.
+# Post echo/quit as a ClientLite would (SETUP, or HELLO if refused).
 sub post_quit {
     my ($port) = @_;
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp', Timeout => 5)
-        or die "connect: $!\n";
-    binmode $sock;
-    my $buf = '';
-    my $line = sub {
-        my ($send) = @_;
-        syswrite_all($sock, "$send\x0D\x0A") if defined $send;
-        my ($u) = read_units($sock, \$buf, 1, 5);
-        die "no answer\n" unless $u && defined $u->{line};
-        return $u->{line};
-    };
-    my $answer = $line->("SETUP KERNEL=checker;FREEZER=Storable;PID=$$");
-    if ($answer eq 'NOT') {
-        my $l = $line->('HELLO');
-        $l = $line->('OK') while $l =~ /\AIAM /;
-        die "HELLO dialogue: '$l'\n" unless $l eq 'DONE';
-        $line->('IAM checker') eq 'OK' or die "IAM refused\n";
-        syswrite_all($sock, "DONE\x0D\x0A");
-        $line->('FREEZER Storable') eq 'OK' or die "FREEZER refused\n";
-        $line->('WORLD') eq 'UP' or die "no UP\n";
-    }
-    elsif ($answer !~ /\ASETUP /) {
-        die "SETUP answered '$answer'\n";
-    }
-    my $frame = nfreeze({ event => 'poe://perlsrv/echo/quit', params => undef });
-    syswrite_all($sock, length($frame) . "\0" . $frame);
-    read_units($sock, \$buf, undef, 1);    # until the server closes
-    close $sock;
+    my $c = IKCPeer::Raw->new($port);
+    $c->negotiate('checker');
+    $c->send_msg({ event => 'poe://perlsrv/echo/quit', params => undef });
+    $c->drain(1);    # until the server closes
+    $c->close;
 }
