@@ -83,9 +83,11 @@ if start_server ikc0 --name perlsrv; then
         "$TMP/ikc0.out" || fail "ikc0: no REFUSED line for echo/secret"
 fi
 
-# 2. IKC-only server: an IKC0 client falls back to HELLO after NOT.
+# 2. IKC-only server: a HELLO client, and an IKC0 client that falls back
+#    to HELLO after NOT.
 if start_server ikc --name perlsrv --protocol IKC; then
-    run client-fallback perl peer.pl client --port "$PORT" --server-name perlsrv --quit
+    run client-hello-only perl peer.pl client --port "$PORT" --server-name perlsrv --protocol IKC
+    run client-fallback perl peer.pl client --port "$PORT" --server-name perlsrv --name perlcli2 --quit
     stop_server ikc
 fi
 

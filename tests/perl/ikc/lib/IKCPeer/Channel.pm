@@ -71,9 +71,12 @@ sub _start {
             $self->_hello_client_start;
         }
         else {
+            # The offer list of a real IKC::Client (transcript section A),
+            # so a server must pick Storable out of a list.  We would refuse
+            # anything but Storable in its answer.
             $self->_line(join ';',
                 'SETUP KERNEL=' . join(',', @{ $self->{names} }),
-                'FREEZER=Storable', "PID=$$");
+                'FREEZER=Storable,POE::Component::IKC::Freezer', "PID=$$");
             $self->{phase} = 'c010';
         }
     }
@@ -106,12 +109,12 @@ sub _warn {
 sub _input {
     my ($self, $data) = @_[OBJECT, ARG0];
     if ($self->{phase} eq 'frames') {
-        # A frame that is not a hash would kill a Perl IKC process; we only
-        # drop the connection.
-        unless (ref $data eq 'HASH') {
-            $self->_warn('frame is not a hash; closing');
-            return $self->shutdown;
-        }
+        # A frame that is not a hash kills a Perl IKC process (as does one
+        # that Storable cannot thaw, which dies in the filter).  We are the
+        # reference peer for such cases, so we die too, loudly.
+        die "IKC peer: frame from $self->{peer_addr} is not a hash reference"
+            . " (a Perl IKC peer dies here too)\n"
+            unless ref $data eq 'HASH';
         return IKCPeer::Responder::request($self, $data);
     }
     $self->_say("< $data");

@@ -250,8 +250,13 @@ sub _double {
 sub _arrived {
     my ($self, $event, @args) = @_;
     my $step = $self->_current;
-    if (!$step || $self->{done} || !$self->{pending} || !$self->{pending}{$event}) {
-        print STDERR "# unexpected $event " . _show([@args]) . "\n";
+    return if $self->{done};
+    if (!$step || !$self->{pending} || !$self->{pending}{$event}) {
+        # Something the contract does not send (or sends twice): reported
+        # as a failure at the end, since it cannot be pinned on a step.
+        my $when = $step ? "during $step->{name}" : 'before the first step';
+        push @{ $self->{unexpected} }, "$event " . _show([@args]) . " $when";
+        print STDERR "# unexpected $event " . _show([@args]) . " $when\n";
         return;
     }
     my $why = $step->{expect}{$event}->(@args);
@@ -296,6 +301,8 @@ sub _finish {
     for my $i ($self->{index} + 1 .. $#{ $self->{steps} }) {
         $self->_fail($self->{steps}[$i]{name}, 'not run');
     }
+    $self->_fail('unexpected_events', join '; ', @{ $self->{unexpected} })
+        if $self->{unexpected};
     if ($self->{quit} && IKCPeer::Responder::connected()) {
         IKCPeer::Responder::post("poe://$self->{server}/echo/quit", undef);
     }
