@@ -11,7 +11,6 @@ package IKCPeer::Responder;
 use strict;
 use warnings;
 use POE;
-use Scalar::Util qw(weaken);
 use Data::Dumper ();
 use IKCPeer::Spec qw(spec_parse spec_name spec_key);
 

@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use Exporter 'import';
 
-our @EXPORT_OK = qw(spec_parse spec_name spec_hash spec_key);
+our @EXPORT_OK = qw(spec_parse spec_name spec_key);
 
 # Character classes of the string form.  A kernel may be a plain name,
 # "host:port", a Unix socket name or "*" (all kernels).
@@ -62,15 +62,6 @@ sub spec_name {
     $name .= "/$h->{session}"  if defined $h->{session} && length $h->{session};
     $name .= "/$h->{state}"    if defined $h->{state}   && length $h->{state};
     return $name;
-}
-
-# A specifier as a plain three-key hash (what goes on the wire for
-# hash-form addresses).
-sub spec_hash {
-    my ($spec) = @_;
-    my $h = spec_parse($spec) or return undef;
-    delete $h->{args};
-    return $h;
 }
 
 # Key of the (session, state) pair used for one-shot RSVP allowances and
