@@ -255,27 +255,23 @@ fn name_arguments_and_list_context_follow_perl() {
     };
     peer.send_value(call(
         "poe://worker/echo/range",
-        Value::list([4, 6]),
-        "empty",
-        true,
-    ));
-    peer.send_value(call(
-        "poe://worker/echo/range",
-        Value::list([1, 3]),
+        Value::from(3),
         "list",
         true,
     ));
     let reply = peer.frame().unwrap();
-    assert_eq!(
-        reply.get("event").and_then(|e| e.get("state")),
-        Some(&Value::from("empty")),
-        "4..6 is not empty"
-    );
-    let reply = peer.frame().unwrap();
     assert_eq!(reply.get("params"), Some(&Value::list([1, 2, 3])));
     peer.send_value(call(
         "poe://worker/echo/range",
-        Value::list([3, 1]),
+        Value::from(3),
+        "scalar",
+        false,
+    ));
+    let reply = peer.frame().unwrap();
+    assert_eq!(reply.get("params"), Some(&Value::from(3)), "scalar context");
+    peer.send_value(call(
+        "poe://worker/echo/range",
+        Value::from(0),
         "none",
         true,
     ));

@@ -58,7 +58,7 @@ mod specifier;
 pub use channel::{Channel, ConnectCallback, ErrorCallback};
 pub use client::{Client, ClientBuilder};
 pub use message::{Request, RequestError, PROXY_STATE};
-pub use responder::IKC_ALIAS;
+pub use responder::{Context, IKC_ALIAS};
 pub use server::{Listening, Server, ServerBuilder};
 pub use settings::{DEFAULT_MAX_FRAME, DEFAULT_NEGOTIATION_TIMEOUT};
 pub use specifier::Specifier;
@@ -101,14 +101,18 @@ impl Ikc {
     /// Make `states` of `session` (an alias) reachable from other kernels.
     pub fn publish(kernel: &Kernel, session: &str, states: &[&str]) -> Result<()> {
         let states = Value::list(states.iter().copied());
-        kernel.call(IKC_ALIAS, "publish", (session, states)).map(drop)
+        kernel
+            .call(IKC_ALIAS, "publish", (session, states))
+            .map(drop)
     }
 
     /// Withdraw `states` of `session`, or all of them when `states` is
     /// empty. Remote subscribers are not told (as in Perl).
     pub fn retract(kernel: &Kernel, session: &str, states: &[&str]) -> Result<()> {
         let states = Value::list(states.iter().copied());
-        kernel.call(IKC_ALIAS, "retract", (session, states)).map(drop)
+        kernel
+            .call(IKC_ALIAS, "retract", (session, states))
+            .map(drop)
     }
 
     /// Post `params` to a remote state (`poe://KERNEL/SESSION/STATE`;
@@ -121,7 +125,12 @@ impl Ikc {
 
     /// Call a remote state; its return value comes to `rsvp` (`poe:STATE`
     /// for the calling session's own state) as `ARG0`.
-    pub fn call(kernel: &Kernel, spec: &str, params: impl Into<Value>, rsvp: &str) -> Result<usize> {
+    pub fn call(
+        kernel: &Kernel,
+        spec: &str,
+        params: impl Into<Value>,
+        rsvp: &str,
+    ) -> Result<usize> {
         let n = kernel.call(IKC_ALIAS, "call", (spec, params.into(), rsvp))?;
         Ok(n.as_i64().unwrap_or(0) as usize)
     }
@@ -145,7 +154,9 @@ impl Ikc {
     /// calling session's `callback` state then gets the accepted list.
     pub fn subscribe(kernel: &Kernel, specs: &[&str], callback: &str) -> Result<()> {
         let specs = Value::list(specs.iter().copied());
-        kernel.call(IKC_ALIAS, "subscribe", (specs, callback)).map(drop)
+        kernel
+            .call(IKC_ALIAS, "subscribe", (specs, callback))
+            .map(drop)
     }
 
     /// Watch IKC events about `kernel_name` (`*` for all): `events` maps an
@@ -158,13 +169,27 @@ impl Ikc {
         } else {
             Value::map(events.iter().map(|(k, v)| (*k, *v)))
         };
-        kernel.call(IKC_ALIAS, "monitor", (kernel_name, map)).map(drop)
+        kernel
+            .call(IKC_ALIAS, "monitor", (kernel_name, map))
+            .map(drop)
     }
 
     /// Close every channel (each after flushing), stop the servers, drop
     /// the proxies.
     pub fn shutdown(kernel: &Kernel) -> Result<()> {
         kernel.call(IKC_ALIAS, "shutdown", ()).map(drop)
+    }
+
+    /// Inside a handler run for a remote kernel: whether it was posted
+    /// (`Void`) or called, and in which context (Perl's `wantarray`).
+    /// `Context::None` outside remote requests.
+    ///
+    /// ```
+    /// use poe_components::ikc::{Context, Ikc};
+    /// assert_eq!(Ikc::context(), Context::None);
+    /// ```
+    pub fn context() -> Context {
+        responder::context()
     }
 
     /// Any other Responder event, as in Perl: `Ikc::event(kernel,

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses part of it
 
-use poe_components::ikc::{Server, ServerBuilder};
+use poe_components::ikc::{Context, Ikc, Server, ServerBuilder};
 use poe_filters::{Filter, Reference};
 use poe_kernel::{Kernel, Session, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,19 +16,7 @@ use std::time::Duration;
 pub type Seen = Vec<String>;
 
 /// A worker kernel named `name` in its own thread, serving IKC on a free
-/// port with a session `echo` that publishes the test contract:
-///
-/// * `ping(x)`: posts `pong(x)` back to its SENDER;
-/// * `add([numbers])`: returns the sum;
-/// * `store([key, value])` / `fetch(key)`: keeps values;
-/// * `range([from, to])`: returns the list;
-/// * `nothing`: returns nothing (a call never gets a reply);
-/// * `args(...)`: notes every argument (for `?NAME`);
-/// * `big(n)`: returns a string of `n` octets, then shuts IKC down in the
-///   same handler (the reply must still arrive whole);
-/// * `quit`: shuts IKC down, so the worker's kernel ends.
-///
-/// `secret` exists but is not published.
+/// port with the session `echo` of [`echo_session`].
 pub fn worker(name: &'static str) -> (u16, JoinHandle<Seen>) {
     worker_with(name, |b| b)
 }
@@ -46,7 +34,6 @@ pub fn worker_with(
         kernel.create(echo_session()).unwrap();
         tx.send(server.port()).unwrap();
         kernel.run();
-        kernel.call("echo_log", "take", ()).ok();
         SEEN.with(|s| s.take())
     });
     (rx.recv().unwrap(), handle)
@@ -60,57 +47,140 @@ fn note(line: String) {
     SEEN.with(|s| s.borrow_mut().push(line));
 }
 
+/// The `echo` session's memory.
 #[derive(Default)]
 pub struct Echo {
-    stored: std::collections::BTreeMap<String, Value>,
+    stored: Option<Value>,
+    /// Where each pending `callback_test` answer goes.
+    reply_to: std::collections::VecDeque<Value>,
 }
 
-/// The `echo` session of [`worker`].
+/// The arguments as one list: `ARG0` when it is a list, else all of them.
+fn list_arg(ctx: &poe_kernel::Ctx<'_, Echo>) -> Vec<Value> {
+    match ctx.arg(0) {
+        Value::List(l) => l.clone(),
+        _ => ctx.args.to_vec(),
+    }
+}
+
+/// The sum of `values` as Perl adds: integers stay integers.
+fn perl_sum(values: &[Value]) -> Value {
+    if values.iter().all(|v| matches!(v, Value::Int(_))) {
+        Value::from(values.iter().filter_map(Value::as_i64).sum::<i64>())
+    } else {
+        Value::from(values.iter().filter_map(Value::as_f64).sum::<f64>())
+    }
+}
+
+/// The `echo` session of the IKC test contract (tests/perl/ikc/README.md),
+/// the same one the Perl peer serves, so `peer.pl client` can run its
+/// scenario against a Rust server:
+///
+/// * `ping(X)`: called, answers `"pong"`; `X = {reply_to, token}` posts
+///   `{pong => token}` to `reply_to`; any other post sends `pong(args)`
+///   back to SENDER;
+/// * `add(LIST)`: the sum, integers staying integers;
+/// * `store(X)` / `store(X, Y, ...)`: keeps X (or the list) and returns it;
+///   `fetch` returns it;
+/// * `range(N)`: `[1..N]` in list context, N in scalar context;
+/// * `nothing`: no answer, ever;
+/// * `delayed_add([LIST, SPEC])`: posts the sum to SPEC 0.2 s later;
+/// * `callback_test({call, reply_to, value})`: calls `call` with `value`
+///   and posts the answer to `reply_to`;
+/// * `quit`: shuts IKC down (so the kernel ends), answers `"bye"`;
+/// * Rust tests only: `args(...)` notes every argument; `big(n)` answers a
+///   string of n octets and shuts IKC down in the same handler.
+///
+/// `secret` exists but is not published.
 pub fn echo_session() -> Session<Echo> {
     Session::new(Echo::default())
         .state("_start", |ctx| {
             ctx.alias_set("echo").unwrap();
-            let states = Value::list([
-                "ping", "add", "store", "fetch", "range", "nothing", "args", "big", "quit",
-            ]);
-            ctx.call("IKC", "publish", ("echo", states)).unwrap();
+            let states = [
+                "ping",
+                "add",
+                "store",
+                "fetch",
+                "range",
+                "nothing",
+                "delayed_add",
+                "callback_test",
+                "quit",
+                "args",
+                "big",
+            ];
+            Ikc::publish(ctx, "echo", &states).unwrap();
         })
         .state("ping", |ctx| {
             note(format!("ping {:?}", ctx.arg(0)));
-            let sender = ctx.sender();
-            ctx.post(sender, "pong", (ctx.arg(0).clone(),)).unwrap();
+            let reply_to = ctx.arg(0).get("reply_to").cloned();
+            if let Some(to) = reply_to {
+                let token = ctx.arg(0).get("token").cloned().unwrap_or_default();
+                ctx.call("IKC", "post", (to, Value::map([("pong", token)])))
+                    .unwrap();
+            }
+            match Ikc::context() {
+                Context::Scalar | Context::List => Value::from("pong"),
+                _ => {
+                    if ctx.arg(0).get("reply_to").is_none() {
+                        let sender = ctx.sender();
+                        ctx.post(sender, "pong", ctx.args.to_vec()).unwrap();
+                    }
+                    Value::Undef
+                }
+            }
         })
         .state("add", |ctx| {
             note(format!("add {:?}", ctx.arg(0)));
-            let sum: f64 = ctx
-                .arg(0)
-                .as_list()
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(Value::as_f64)
-                .sum();
-            Value::from(sum)
+            perl_sum(&list_arg(ctx))
         })
         .state("store", |ctx| {
-            let kv = ctx.arg(0).as_list().unwrap_or(&[]).to_vec();
-            if let [k, v] = kv.as_slice() {
-                ctx.heap.stored.insert(k.to_string(), v.clone());
-            }
-            Value::from("stored")
+            let kept = if ctx.args.len() == 1 {
+                ctx.arg(0).clone()
+            } else {
+                Value::List(ctx.args.to_vec())
+            };
+            ctx.heap.stored = Some(kept.clone());
+            kept
         })
-        .state("fetch", |ctx| {
-            let key = ctx.arg(0).to_string();
-            ctx.heap.stored.get(&key).cloned().unwrap_or_default()
-        })
+        .state("fetch", |ctx| ctx.heap.stored.clone().unwrap_or_default())
         .state("range", |ctx| {
-            let r = ctx.arg(0).as_list().unwrap_or(&[]).to_vec();
-            let (a, b) = (
-                r.first().and_then(Value::as_i64).unwrap_or(0),
-                r.get(1).and_then(Value::as_i64).unwrap_or(0),
-            );
-            Value::list(a..=b)
+            let n = ctx.arg(0).as_i64().unwrap_or(0);
+            match Ikc::context() {
+                Context::List => Value::list(1..=n),
+                _ => Value::from(n),
+            }
         })
         .state("nothing", |_| ())
+        .state("delayed_add", |ctx| {
+            let parts = list_arg(ctx);
+            if let [Value::List(values), spec, ..] = parts.as_slice() {
+                let sum = perl_sum(values);
+                ctx.delay("delayed_add_fire", 0.2, (sum, spec.clone()))
+                    .unwrap();
+            }
+        })
+        .state("delayed_add_fire", |ctx| {
+            let (sum, spec) = (ctx.arg(0).clone(), ctx.arg(1).clone());
+            ctx.call("IKC", "post", (spec, sum)).unwrap();
+        })
+        .state("callback_test", |ctx| {
+            let arg = ctx.arg(0).clone();
+            let (Some(call), Some(reply_to)) = (arg.get("call"), arg.get("reply_to")) else {
+                return;
+            };
+            ctx.heap.reply_to.push_back(reply_to.clone());
+            let value = arg.get("value").cloned().unwrap_or_default();
+            ctx.call("IKC", "call", (call.clone(), value, "poe:got_double"))
+                .unwrap();
+        })
+        .state("got_double", |ctx| {
+            let answer = ctx.arg(0).clone();
+            if let Some(to) = ctx.heap.reply_to.pop_front() {
+                ctx.call("IKC", "post", (to, answer)).unwrap();
+            }
+        })
+        .state("secret", |_| Value::from("leaked"))
         .state("args", |ctx| {
             note(format!("args {:?}", ctx.args.to_vec()));
         })
@@ -120,11 +190,11 @@ pub fn echo_session() -> Session<Echo> {
             ctx.call("IKC", "shutdown", ()).unwrap();
             Value::from("x".repeat(n))
         })
-        .state("secret", |_| Value::from("leaked"))
         .state("quit", |ctx| {
             note("quit".into());
             ctx.alias_remove("echo").unwrap();
             ctx.call("IKC", "shutdown", ()).unwrap();
+            Value::from("bye")
         })
 }
 

@@ -11,6 +11,31 @@ use poe_kernel::{Ctx, SessionId, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// How a remote request wants its handler's value (Perl's `wantarray`
+/// inside a remotely invoked handler).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    /// Not inside a remote request.
+    None,
+    /// A post: the value is dropped.
+    Void,
+    /// A call: the value is the reply (undef: no reply).
+    Scalar,
+    /// A call with `wantarray`: a list is the reply (empty: no reply).
+    List,
+}
+
+thread_local! {
+    /// The context of the remote request being handled on this thread
+    /// (kernels are single-threaded; nested requests save and restore it).
+    static CONTEXT: std::cell::Cell<Context> = const { std::cell::Cell::new(Context::None) };
+}
+
+/// The context of the remote request whose handler is running.
+pub(crate) fn context() -> Context {
+    CONTEXT.get()
+}
+
 /// Where a request failed (Perl's WHEN).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum When {
@@ -198,7 +223,14 @@ fn act<H: 'static>(
             call_args.push(Value::from(target.get()));
             call_args.push(Value::from(state));
             call_args.extend(args);
+            let context = match (&request.rsvp, request.wantarray) {
+                (None, _) => Context::Void,
+                (Some(_), false) => Context::Scalar,
+                (Some(_), true) => Context::List,
+            };
+            let outer = CONTEXT.replace(context);
             let value = ctx.call(thunk, "ikc_invoke", call_args).unwrap_or_default();
+            CONTEXT.set(outer);
             if let Some(reason) = error.borrow_mut().take() {
                 return Err(Failure {
                     reason,

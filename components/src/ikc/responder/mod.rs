@@ -7,7 +7,8 @@ mod incoming;
 mod outgoing;
 mod registry;
 
-pub(crate) use incoming::{handle as handle_request, release_thunks};
+pub use incoming::Context;
+pub(crate) use incoming::{context, handle as handle_request, release_thunks};
 pub(crate) use registry::Registry;
 
 use super::proxy::proxy;
