@@ -280,8 +280,14 @@ fn ikc_jobs_runs_a_worker_process_and_collects_every_answer() {
     let out = run("ikc_jobs");
     assert!(out.starts_with("boss: worker listening on port "), "{out}");
     for n in 1..=5 {
-        assert!(out.contains(&format!("boss: {n} squared is {}\n", n * n)), "{out}");
+        assert!(
+            out.contains(&format!("boss: {n} squared is {}\n", n * n)),
+            "{out}"
+        );
     }
     assert!(out.contains("boss: all 5 jobs done\n"), "{out}");
-    assert!(out.ends_with("boss: worker exited (exit status: 0)\n"), "{out}");
+    assert!(
+        out.ends_with("boss: worker exited (exit status: 0)\n"),
+        "{out}"
+    );
 }

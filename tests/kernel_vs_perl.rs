@@ -608,3 +608,78 @@ fn alarm_api_return_values_and_firing_order_match_perl() {
     k.run();
     check("alarms", t.lines());
 }
+
+/// A DIE watcher for the `die` scenario, creating `children`.
+fn die_node(
+    name: &'static str,
+    children: Vec<(&'static str, Vec<&'static str>)>,
+    t: Trace,
+    handle: Rc<Cell<bool>>,
+) -> Session<Trace> {
+    let h = handle.clone();
+    Session::new(t)
+        .state("_start", move |ctx| {
+            ctx.alias_set(name).unwrap();
+            ctx.sig("DIE", "die", ()).unwrap();
+            for (child, grandchildren) in &children {
+                let kids = grandchildren.iter().map(|g| (*g, Vec::new())).collect();
+                let node = die_node(child, kids, ctx.heap.clone(), h.clone());
+                ctx.create(node).unwrap();
+            }
+        })
+        .state("die", move |ctx| {
+            let ex = ctx.arg(1).clone();
+            let dest = ex.get("dest_session").and_then(Value::as_i64).unwrap() as u64;
+            let dest = ctx.alias_list(dest).unwrap().join(",");
+            let line = format!(
+                "{name} got {} event={} error={} dest={dest}",
+                ctx.arg(0),
+                ex.get("event").unwrap(),
+                ex.get("error_str").unwrap()
+            );
+            ctx.heap.log(line);
+            if handle.get() && name == "top" {
+                ctx.sig_handled();
+            }
+        })
+        .state("boom", move |_| -> Value { panic!("{name} broke") })
+        .state("_child", move |ctx| {
+            let line = format!("{name} _child {}", ctx.arg(0));
+            ctx.heap.log(line)
+        })
+        .state("_stop", move |ctx| ctx.heap.log(format!("{name} stop")))
+}
+
+#[test]
+fn a_panic_becomes_die_and_reaches_the_sessions_perl_reaches() {
+    let t = Trace::new();
+    let k = Kernel::new().unwrap();
+    let handle = Rc::new(Cell::new(true));
+    let tree = vec![("mid", vec!["leaf"]), ("sibling", vec![])];
+    k.create(die_node("top", tree, t.clone(), handle.clone()))
+        .unwrap();
+    k.create(
+        Session::new(t.clone())
+            .state("_start", |ctx| ctx.yield_("step1", ()))
+            .state("step1", |ctx| {
+                ctx.heap.log("handled");
+                ctx.post("mid", "boom", ()).unwrap();
+                ctx.yield_("step2", ());
+            })
+            .state("step2", |ctx| ctx.yield_("step3", ()))
+            .state("step3", move |ctx| {
+                ctx.heap.log("unhandled");
+                handle.set(false);
+                ctx.post("leaf", "boom", ()).unwrap();
+            })
+            .state("_stop", |ctx| ctx.heap.log("driver stop")),
+    )
+    .unwrap();
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| k.run()));
+    let message = died
+        .err()
+        .and_then(|p| p.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    t.log(format!("run died: {message}"));
+    check("die", t.lines());
+}

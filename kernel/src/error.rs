@@ -50,6 +50,16 @@ pub enum KernelError {
     NoStartState,
     /// A file descriptor could not be watched.
     Io(io::Error),
+    /// The handler called panicked; the panic became a DIE signal to its
+    /// session (POE's `call` returns undef there).
+    Panicked {
+        /// The session whose handler panicked.
+        session: SessionId,
+        /// The event it was handling.
+        event: EventName,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 impl KernelError {
@@ -67,6 +77,7 @@ impl KernelError {
             KernelError::HeapBusy { .. } => libc::EDEADLK,
             KernelError::NoStartState => libc::EINVAL,
             KernelError::Io(e) => e.raw_os_error().unwrap_or(0),
+            KernelError::Panicked { .. } => 0,
         }
     }
 }
@@ -98,6 +109,11 @@ impl fmt::Display for KernelError {
                 f.write_str("discarding session: it has no '_start' state")
             }
             KernelError::Io(e) => write!(f, "i/o error: {e}"),
+            KernelError::Panicked {
+                session,
+                event,
+                message,
+            } => write!(f, "session {session} panicked in '{event}': {message}"),
         }
     }
 }

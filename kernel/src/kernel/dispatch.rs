@@ -7,6 +7,7 @@
 //! a lifecycle or select event is kept and delivered the moment the heap
 //! comes back.
 
+use super::panics::{self, DieInfo};
 use super::Kernel;
 use crate::error::{KernelError, Result};
 use crate::event::{Event, EventKind};
@@ -14,7 +15,7 @@ use crate::name::EventName;
 use crate::session::body::{Body, Frame};
 use crate::session::SessionId;
 use crate::value::{Args, IntoArgs, Value};
-use std::panic::Location;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 
 /// What to do when the destination's heap is in use up the stack.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -127,13 +128,32 @@ impl Kernel {
             prev_active,
             prev_event,
         };
-        let result = guard
-            .body
-            .as_mut()
-            .expect("body present during dispatch")
-            .dispatch(self, ev);
+        let body = guard.body.as_mut().expect("body present during dispatch");
+        let (result, panic) = if self.inner.catch_panics {
+            let info = DieInfo::of(&ev);
+            match catch_unwind(AssertUnwindSafe(|| body.dispatch(self, ev))) {
+                Ok(result) => (result, None),
+                Err(payload) => (None, Some((info, payload))),
+            }
+        } else {
+            (body.dispatch(self, ev), None)
+        };
         if guard.finish() {
             self.flush_deferred(dest);
+        }
+        if let Some((info, payload)) = panic {
+            let message = panics::message(&payload);
+            if kind == EventKind::Lifecycle && name.as_str() == "_stop" {
+                // POE re-throws a die in _stop from run, after the stop.
+                self.rethrow_later(payload);
+            } else {
+                self.caught_panic(info, payload);
+            }
+            return Err(KernelError::Panicked {
+                session: dest,
+                event: name,
+                message,
+            });
         }
         self.handled(result, dest, name, kind, if_busy, warn_unhandled)
     }

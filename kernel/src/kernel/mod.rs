@@ -11,6 +11,7 @@ mod aliases;
 mod dispatch;
 mod introspect;
 mod lifecycle;
+mod panics;
 mod registry;
 mod run;
 mod select;
@@ -83,18 +84,39 @@ pub(crate) struct Inner {
     /// When the current batch began: the timestamp posts get (see
     /// `fifo_stamp`).
     stamp: Cell<f64>,
+    /// Panics in handlers become DIE (POE's `CATCH_EXCEPTIONS`).
+    catch_panics: bool,
+    panics: RefCell<panics::PanicState>,
     id: String,
 }
 
 static KERNEL_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Options for a new kernel.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct KernelBuilder {
     clock: ClockKind,
+    catch_panics: bool,
+}
+
+impl Default for KernelBuilder {
+    fn default() -> Self {
+        KernelBuilder {
+            clock: ClockKind::default(),
+            catch_panics: true,
+        }
+    }
 }
 
 impl KernelBuilder {
+    /// Turn a handler's panic into the DIE signal (the default), or, with
+    /// `false`, let it unwind straight out of `run` (POE's
+    /// `CATCH_EXCEPTIONS = 0`). Either way the kernel stays consistent.
+    pub fn catch_panics(mut self, catch: bool) -> Self {
+        self.catch_panics = catch;
+        self
+    }
+
     /// Use this clock (a virtual one for tests).
     pub fn clock(mut self, clock: ClockKind) -> Self {
         self.clock = clock;
@@ -125,6 +147,8 @@ impl KernelBuilder {
                 dispatched: Cell::new(0),
                 in_timeslice: Cell::new(false),
                 stamp: Cell::new(0.0),
+                catch_panics: self.catch_panics,
+                panics: RefCell::new(panics::PanicState::default()),
                 id,
             }),
         })

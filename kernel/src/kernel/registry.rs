@@ -217,6 +217,21 @@ impl Registry {
         out
     }
 
+    /// `sid`'s parent, grandparent, ... up to the top-level one (the kernel
+    /// left out), nearest first.
+    pub(crate) fn ancestors(&self, sid: SessionId) -> Vec<SessionId> {
+        let mut out = Vec::new();
+        let mut at = sid;
+        while let Some(parent) = self.get(at).map(|s| s.parent) {
+            if parent.is_kernel() {
+                break;
+            }
+            out.push(parent);
+            at = parent;
+        }
+        out
+    }
+
     /// Mark `sid` for the next GC sweep if nothing holds it any more.
     pub(crate) fn check(&mut self, sid: SessionId) {
         if let Some(s) = self.get_mut(sid) {

@@ -44,6 +44,11 @@ impl Kernel {
         log::debug!(target: "poe::kernel", "run: {} sessions", self.session_count());
         while self.session_count() > 0 {
             self.timeslice();
+            // An unhandled DIE (which stopped every session) or a panic in
+            // `_stop` resumes here.
+            if let Some(payload) = self.take_rethrow() {
+                std::panic::resume_unwind(payload);
+            }
         }
         log::debug!(target: "poe::kernel", "run: no sessions left");
     }
@@ -55,6 +60,9 @@ impl Kernel {
             return false;
         }
         self.timeslice();
+        if let Some(payload) = self.take_rethrow() {
+            std::panic::resume_unwind(payload);
+        }
         true
     }
 

@@ -78,6 +78,7 @@ impl SignalTable {
 }
 
 const IDLE: &str = "IDLE";
+const DIE: &str = "DIE";
 const ZOMBIE: &str = "ZOMBIE";
 
 impl Kernel {
@@ -164,7 +165,13 @@ impl Kernel {
         if !target.is_kernel() && !self.inner.sessions.borrow().contains(target) {
             return;
         }
-        let touched = self.inner.sessions.borrow().breadth_first(target);
+        // Deepest first, the target last; DIE goes on up to the top-level
+        // ancestor, nearest first (§7).
+        let mut touched = self.inner.sessions.borrow().breadth_first(target);
+        touched.reverse();
+        if signal == DIE && !target.is_kernel() {
+            touched.extend(self.inner.sessions.borrow().ancestors(target));
+        }
         log::trace!(
             target: "poe::signals",
             "signal {signal} to {target} reaches {} sessions",
@@ -176,7 +183,13 @@ impl Kernel {
             args.split_off(1)
         };
         self.inner.signals.borrow_mut().handled = false;
-        for &sid in touched.iter().rev() {
+        let die = if signal == DIE {
+            rest.first()
+                .map(|details| (self.die_begins(details), details.clone()))
+        } else {
+            None
+        };
+        for &sid in &touched {
             let Some(watch) = self.inner.signals.borrow().watcher(&signal, sid) else {
                 continue;
             };
@@ -201,9 +214,12 @@ impl Kernel {
         };
         if stops {
             log::debug!(target: "poe::signals", "{signal} stops {} sessions", touched.len());
-            for &sid in touched.iter().rev() {
+            for &sid in &touched {
                 self.stop_session(sid, None);
             }
+        }
+        if let Some((id, details)) = die {
+            self.die_ends(id, &details, handled);
         }
         // The kernel's own IDLE watcher runs last: if a watcher handled IDLE
         // but gave the kernel nothing to do, everything left is a zombie.
