@@ -41,6 +41,7 @@ mod fxhash;
 mod io;
 mod kernel;
 mod name;
+mod os_signals;
 mod postback;
 mod queue;
 mod session;

@@ -153,7 +153,14 @@ pub(crate) struct IoState {
     /// Descriptors epoll refused (regular files), checked every timeslice.
     unpollable: Vec<RawFd>,
     watch_total: usize,
+    /// The OS-signal self-pipe's read end, polled with the rest.
+    signal_fd: Option<RawFd>,
+    /// The self-pipe has bytes to read.
+    signal_ready: bool,
 }
+
+/// The self-pipe's token: no descriptor number reaches it.
+const SIGNAL_TOKEN: Token = Token(usize::MAX);
 
 impl IoState {
     pub(crate) fn new() -> io::Result<IoState> {
@@ -164,7 +171,30 @@ impl IoState {
             pending: Vec::new(),
             unpollable: Vec::new(),
             watch_total: 0,
+            signal_fd: None,
+            signal_ready: false,
         })
+    }
+
+    /// Poll the OS-signal self-pipe (`Some`), or stop (`None`).
+    pub(crate) fn set_signal_fd(&mut self, fd: Option<RawFd>) -> io::Result<()> {
+        if let Some(old) = self.signal_fd.take() {
+            self.poll.registry().deregister(&mut SourceFd(&old))?;
+        }
+        if let Some(fd) = fd {
+            self.poll
+                .registry()
+                .register(&mut SourceFd(&fd), SIGNAL_TOKEN, Interest::READABLE)?;
+            self.signal_fd = Some(fd);
+            // A signal may have come before the registration.
+            self.signal_ready = true;
+        }
+        Ok(())
+    }
+
+    /// True once if the self-pipe became readable since the last call.
+    pub(crate) fn take_signal_ready(&mut self) -> bool {
+        std::mem::take(&mut self.signal_ready)
     }
 
     /// Watches of every session in every mode, paused ones included.
@@ -347,7 +377,7 @@ impl IoState {
     /// Confirm carried descriptors, then wait up to `timeout` for new
     /// readiness (not at all if something is already ready).
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        if self.watch_total == 0 && self.pending.is_empty() {
+        if self.watch_total == 0 && self.pending.is_empty() && self.signal_fd.is_none() {
             // Nothing to watch: this is only a wait for the next alarm.
             if let Some(t) = timeout.filter(|t| !t.is_zero()) {
                 std::thread::sleep(t);
@@ -355,7 +385,7 @@ impl IoState {
             return Ok(());
         }
         self.verify_carried()?;
-        let timeout = if self.has_ready() {
+        let timeout = if self.has_ready() || self.signal_ready {
             Some(Duration::ZERO)
         } else {
             timeout
@@ -368,6 +398,10 @@ impl IoState {
         let mut marks = Vec::with_capacity(self.events.iter().count());
         let mut closed = Vec::new();
         for ev in self.events.iter() {
+            if ev.token() == SIGNAL_TOKEN {
+                self.signal_ready = true;
+                continue;
+            }
             if ev.is_read_closed() || ev.is_error() {
                 closed.push(ev.token().0 as RawFd);
             }

@@ -180,6 +180,10 @@ impl Kernel {
             .signals
             .borrow_mut()
             .remove_session(sid, &slot.signals);
+        self.forget_children(&slot.pids);
+        if !slot.signals.is_empty() {
+            self.sync_os_signals();
+        }
         let (timers, events) = {
             let mut q = self.inner.queue.borrow_mut();
             let timers = q.timers.remove_owned(sid.get(), |_| true);

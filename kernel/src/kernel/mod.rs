@@ -8,6 +8,7 @@
 
 mod alarms;
 mod aliases;
+mod children;
 mod dispatch;
 mod introspect;
 mod lifecycle;
@@ -84,6 +85,12 @@ pub(crate) struct Inner {
     /// When the current batch began: the timestamp posts get (see
     /// `fifo_stamp`).
     stamp: Cell<f64>,
+    /// Child processes awaited through `sig_child`.
+    children: RefCell<children::ChildTable>,
+    /// The OS-signal self-pipe, while some OS signal is wanted.
+    signal_pipe: RefCell<Option<crate::os_signals::SignalPipe>>,
+    /// SIGPIPE is ignored while the kernel lives.
+    _sigpipe: crate::os_signals::IgnoreSigpipe,
     /// Panics in handlers become DIE (POE's `CATCH_EXCEPTIONS`).
     catch_panics: bool,
     panics: RefCell<panics::PanicState>,
@@ -147,6 +154,9 @@ impl KernelBuilder {
                 dispatched: Cell::new(0),
                 in_timeslice: Cell::new(false),
                 stamp: Cell::new(0.0),
+                children: RefCell::new(children::ChildTable::default()),
+                signal_pipe: RefCell::new(None),
+                _sigpipe: crate::os_signals::IgnoreSigpipe::new(),
                 catch_panics: self.catch_panics,
                 panics: RefCell::new(panics::PanicState::default()),
                 id,

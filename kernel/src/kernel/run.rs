@@ -86,6 +86,9 @@ impl Kernel {
         // One clock read per timeslice: it stamps the posts made here and
         // decides which alarms are due.
         self.inner.stamp.set(self.inner.clock.now());
+        if self.inner.io.borrow_mut().take_signal_ready() {
+            self.os_signals_arrived();
+        }
         self.dispatch_io();
         self.gc_sweep();
 

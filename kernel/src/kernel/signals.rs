@@ -75,6 +75,10 @@ impl SignalTable {
     pub(crate) fn watched(&self) -> Vec<String> {
         self.watchers.keys().cloned().collect()
     }
+
+    pub(crate) fn is_watched(&self, signal: &str) -> bool {
+        self.watchers.contains_key(signal)
+    }
 }
 
 const IDLE: &str = "IDLE";
@@ -112,6 +116,7 @@ impl Kernel {
                 slot.signals.push(signal.to_owned());
             }
         }
+        self.sync_os_signals();
         Ok(())
     }
 
@@ -125,6 +130,7 @@ impl Kernel {
         if let Some(slot) = self.inner.sessions.borrow_mut().get_mut(me) {
             slot.signals.retain(|s| s != signal);
         }
+        self.sync_os_signals();
         Ok(())
     }
 
