@@ -5,4 +5,5 @@
 #![allow(dead_code)]
 
 pub mod json;
+pub mod server;
 pub mod transcript;

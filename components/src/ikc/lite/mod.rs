@@ -152,6 +152,12 @@ impl ClientLite {
             .map_or(&[][..], |r| r.remote_aliases.as_slice())
     }
 
+    /// How long calls wait for their reply from now on (Perl scripts set
+    /// `$lite->{timeout}`). A zero timeout is taken as one millisecond.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.config.timeout = timeout.max(Duration::from_millis(1));
+    }
+
     /// True while a negotiated connection is open (as far as this client
     /// knows: a server's close is noticed at the next read).
     pub fn is_connected(&self) -> bool {
