@@ -115,6 +115,10 @@ enum Routed {
 /// own `responseN` state. A connection marked down (a timeout, a server
 /// that closed it, [`disconnect`](Self::disconnect)) is reconnected, with
 /// a full negotiation, by the next post or call.
+///
+/// A negotiation is only abandoned on `connect_timeout` or when the server
+/// breaks the protocol: a Perl IKC 0.2402 server dies when a connection
+/// closes before its negotiation is finished (ikc-protocol.md §3.5).
 #[derive(Debug)]
 pub struct ClientLite {
     config: Config,
@@ -156,6 +160,11 @@ impl ClientLite {
     /// `$lite->{timeout}`). A zero timeout is taken as one millisecond.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.config.timeout = timeout.max(Duration::from_millis(1));
+        if let Some(conn) = &self.conn {
+            // Writes are bounded by the same timeout (a server that stops
+            // reading); failing to set it only keeps the old bound.
+            let _ = conn.stream.set_write_timeout(Some(self.config.timeout));
+        }
     }
 
     /// True while a negotiated connection is open (as far as this client
