@@ -22,13 +22,15 @@ mod builder;
 mod error;
 mod wire;
 
+/// The builder's `protocol` and `limits` parameter types, for one `use`.
+pub use super::negotiation::{Limits, Protocol};
 pub use builder::{
     ClientLiteBuilder, DEFAULT_KEEP, DEFAULT_MAX_FRAME, DEFAULT_MAX_LINE, DEFAULT_PORT,
     DEFAULT_TIMEOUT,
 };
 pub use error::{LiteError, RemoteError};
 
-use super::negotiation::{Limits, Names, Negotiated, Negotiation, Protocol};
+use super::negotiation::{Names, Negotiated, Negotiation};
 use super::{Request, Specifier};
 use address::{check_spec, error_is_for, is_for};
 use poe_kernel::Value;
