@@ -102,12 +102,20 @@ fn boss() {
                         // Each reply comes to our `result` state; a call
                         // that got none would end there after 10 s with
                         // (undef, "Timed out ...", "timeout").
-                        ctx.call("IKC", "call", ("poe://worker/jobs/square", n, "poe:result", 10.0))
-                            .unwrap();
+                        ctx.call(
+                            "IKC",
+                            "call",
+                            ("poe://worker/jobs/square", n, "poe:result", 10.0),
+                        )
+                        .unwrap();
                     }
                 })
                 .state("result", |ctx| {
-                    let Some([n, answer]) = ctx.arg(0).as_list().and_then(|l| <&[Value; 2]>::try_from(l).ok()) else {
+                    let Some([n, answer]) = ctx
+                        .arg(0)
+                        .as_list()
+                        .and_then(|l| <&[Value; 2]>::try_from(l).ok())
+                    else {
                         eprintln!("boss: a job failed: {}", ctx.arg(1));
                         return;
                     };
@@ -116,7 +124,8 @@ fn boss() {
                     ctx.heap.push((n, answer));
                     if ctx.heap.len() as i64 == JOBS {
                         println!("boss: all {JOBS} jobs done");
-                        ctx.call("IKC", "post", ("poe://worker/jobs/quit", ())).unwrap();
+                        ctx.call("IKC", "post", ("poe://worker/jobs/quit", ()))
+                            .unwrap();
                         ctx.alias_remove("boss").unwrap();
                         ctx.call("IKC", "shutdown", ()).unwrap();
                     }

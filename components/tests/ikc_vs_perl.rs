@@ -400,3 +400,57 @@ fn our_client_talks_to_a_perl_ikc_server() {
         );
     }
 }
+
+#[test]
+fn clientlite_talks_to_a_perl_ikc_server() {
+    if !perl_available("clientlite_talks_to_a_perl_ikc_server") {
+        return;
+    }
+    use poe_components::ikc::{ClientLite, LiteError};
+    for protocol in ["IKC0", "IKC"] {
+        let (mut child, port, _out) = perl_server(protocol);
+        let mut lite = ClientLite::builder()
+            .host("127.0.0.1")
+            .port(port)
+            .name("perllite")
+            .timeout(std::time::Duration::from_secs(5))
+            .connect()
+            .unwrap();
+        lite.ping().unwrap();
+        let sum = lite
+            .call(
+                "echo/add",
+                Value::list([
+                    Value::from(1),
+                    Value::from(2),
+                    Value::from("3.5"),
+                    Value::from(40),
+                ]),
+            )
+            .unwrap();
+        assert_eq!(sum.as_f64(), Some(46.5), "{protocol}");
+        assert_eq!(
+            lite.call_list("echo/range", 3).unwrap(),
+            vec![Value::from(1), Value::from(2), Value::from(3)],
+            "list context"
+        );
+        assert_eq!(lite.call("echo/range", 3).unwrap(), Value::from(3));
+        let data = Value::map([("日本", Value::list([Value::from("語"), Value::Undef]))]);
+        assert_eq!(lite.call("echo/store", data.clone()).unwrap(), data);
+        assert_eq!(
+            lite.post_respond("echo/delayed_add", Value::list([5, 6, 7]))
+                .unwrap(),
+            Value::from(18)
+        );
+        match lite.call("echo/secret", ()) {
+            Err(LiteError::Remote(e)) => assert!(
+                e.message
+                    .starts_with("Session 'echo' has not published state 'secret'"),
+                "{e:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        lite.post("echo/quit", ()).unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+}

@@ -13,8 +13,8 @@
 //! * [`Server`] and [`Client`], which make connections; each connection is
 //!   a [`Channel`] session that negotiates (Perl's SETUP line, or the older
 //!   HELLO dialogue) and then carries Storable frames;
-//! * `ClientLite`, a blocking client for scripts and tools without a
-//!   kernel.
+//! * [`ClientLite`] ([`lite`]), a blocking client for scripts and tools
+//!   without a kernel.
 //!
 //! A remote kernel reaches only what a session published: anything else
 //! gets an error reply and never runs. Only the Storable serializer is
@@ -44,9 +44,14 @@
 //! The boss side: `Ikc::call(ctx, "poe://worker/jobs/square", 7,
 //! "poe:answer")` from a session with an `answer` state.
 
+//!
+//! Underneath: [`Specifier`] and [`Request`] are the addresses and
+//! messages, [`negotiation`] the handshake as a pure state machine.
+
 mod channel;
 mod client;
 mod link;
+pub mod lite;
 mod message;
 pub mod negotiation;
 mod proxy;
@@ -57,6 +62,7 @@ mod specifier;
 
 pub use channel::{Channel, ConnectCallback, ErrorCallback};
 pub use client::{Client, ClientBuilder};
+pub use lite::{ClientLite, LiteError};
 pub use message::{Request, RequestError, PROXY_STATE};
 pub use responder::{Context, IKC_ALIAS};
 pub use server::{Listening, Server, ServerBuilder};
