@@ -370,3 +370,137 @@ fn shutdown_flushes_what_was_sent_before_closing() {
     assert!(peer.closed());
     worker.join().unwrap();
 }
+
+#[test]
+fn a_first_frame_sent_with_the_setup_line_is_not_lost() {
+    let (port, worker) = worker("worker");
+    let mut peer = RawPeer::connect(port);
+    let mut bytes = b"SETUP KERNEL=eager;FREEZER=Storable;PID=1\r\n".to_vec();
+    let mut frame = Vec::new();
+    poe_filters::Filter::put(
+        &mut poe_filters::Reference::new(),
+        Value::map([
+            ("event", Value::from("poe://worker/echo/add")),
+            ("params", Value::list([40, 2])),
+            (
+                "rsvp",
+                Value::map([("kernel", "eager"), ("session", "s"), ("state", "sum")]),
+            ),
+        ]),
+        &mut frame,
+    )
+    .unwrap();
+    bytes.extend(frame);
+    peer.send(&bytes); // one write: the line and the frame together
+    assert!(peer.line().unwrap().starts_with("SETUP KERNEL="));
+    assert_eq!(peer.frame().unwrap().get("params"), Some(&Value::from(42)));
+    peer.send_value(Value::map([("event", "poe://worker/echo/quit")]));
+    assert!(peer.closed());
+    worker.join().unwrap();
+}
+
+#[test]
+fn server_aliases_name_the_kernel_and_retract_withdraws_states() {
+    let (port, worker) = worker_with("worker", |b| b.aliases(["jobs-box", "backup"]));
+    let mut peer = RawPeer::connect(port);
+    peer.send(b"SETUP KERNEL=probe;FREEZER=Storable;PID=1\r\n");
+    let setup = peer.line().unwrap();
+    assert!(
+        setup.contains(",worker,jobs-box,backup,127.0.0.1:"),
+        "{setup}"
+    );
+    let call = |state: &str| {
+        Value::map([
+            ("event", Value::from(format!("poe://backup/echo/{state}"))),
+            ("params", Value::list([1, 1])),
+            (
+                "rsvp",
+                Value::map([("kernel", "probe"), ("session", "s"), ("state", "r")]),
+            ),
+        ])
+    };
+    peer.send_value(call("add"));
+    assert_eq!(peer.frame().unwrap().get("params"), Some(&Value::from(2)));
+    // The worker retracts `add` when asked (a published helper state).
+    peer.send_value(Value::map([(
+        "event",
+        Value::from("poe://worker/echo/retract_add"),
+    )]));
+    peer.send_value(call("add"));
+    let refused = peer.frame().unwrap();
+    assert_eq!(
+        refused.get("is_error"),
+        Some(&Value::from(1)),
+        "{refused:?}"
+    );
+    assert!(refused.get("params").and_then(Value::as_list).unwrap()[0]
+        .to_string()
+        .starts_with("Session 'echo' has not published state 'add'"));
+    peer.send_value(Value::map([("event", "poe://worker/echo/quit")]));
+    assert!(peer.closed());
+    worker.join().unwrap();
+}
+
+#[test]
+fn monitors_hear_subscribe_unsubscribe_and_shutdown() {
+    let (port, worker) = worker("worker");
+    let kernel = Kernel::new().unwrap();
+    let log: Log = Rc::default();
+    let l = log.clone();
+    Client::builder()
+        .ip("127.0.0.1")
+        .port(port)
+        .name("boss")
+        .on_connect(|ctx| ctx.post("watcher", "go", ()).unwrap())
+        .spawn(&kernel)
+        .unwrap();
+    kernel
+        .create(
+            Session::new(())
+                .state("_start", |ctx| {
+                    ctx.alias_set("watcher").unwrap();
+                    let events = [
+                        ("subscribe", "heard"),
+                        ("unsubscribe", "heard"),
+                        ("shutdown", "heard"),
+                    ];
+                    poe_components::ikc::Ikc::monitor(ctx, "*", &events).unwrap();
+                })
+                .state("go", |ctx| {
+                    poe_components::ikc::Ikc::subscribe(ctx, &["poe://worker/echo"], "subscribed")
+                        .unwrap();
+                })
+                .state("subscribed", |ctx| {
+                    assert!(ctx.alias_resolve("poe://worker/echo").is_some());
+                    ctx.call("IKC", "unsubscribe", (Value::list(["poe://worker/echo"]),))
+                        .unwrap();
+                    assert!(
+                        ctx.alias_resolve("poe://worker/echo").is_none(),
+                        "the proxy is gone"
+                    );
+                    poe_components::ikc::Ikc::post(ctx, "poe://worker/echo/quit", ()).unwrap();
+                    ctx.alias_remove("watcher").unwrap();
+                    poe_components::ikc::Ikc::shutdown(ctx).unwrap();
+                })
+                .state("heard", move |ctx| {
+                    // (monitor name, kernel, is-ID, data, extra...)
+                    if ctx.arg(2).is_true() || ctx.arg(1).to_string() == "*" {
+                        l.borrow_mut()
+                            .push(format!("{} {}", ctx.event(), ctx.arg(4)));
+                    }
+                }),
+        )
+        .unwrap();
+    kernel.run();
+    let spec = r#"{"kernel": "worker", "session": "echo", "state": ""}"#;
+    assert_eq!(
+        *log.borrow(),
+        [
+            format!("heard {spec}"),
+            format!("heard {spec}"),
+            "heard ".to_owned()
+        ],
+        "subscribe (with the spec), unsubscribe, shutdown"
+    );
+    worker.join().unwrap();
+}

@@ -409,18 +409,7 @@ fn unregister(ctx: &mut Ctx<'_, Channel>, reg: &Rc<RefCell<Registry>>, remote_id
         .filter(|(_, (_, id))| id == remote_id)
         .map(|(k, _)| k.clone())
         .collect();
-    if !stale.is_empty() {
-        responder::unsubscribe(ctx, &stale);
-        for key in &stale {
-            responder::inform(
-                ctx,
-                reg,
-                &names,
-                "unsubscribe",
-                &[Value::from(key.as_str())],
-            );
-        }
-    }
+    responder::unsubscribe(ctx, reg, &stale);
 }
 
 /// `a` (accepted, as `poe://K/S`) stands for `wanted` (as given).

@@ -108,6 +108,7 @@ pub fn echo_session() -> Session<Echo> {
                 "quit",
                 "args",
                 "big",
+                "retract_add",
             ];
             Ikc::publish(ctx, "echo", &states).unwrap();
         })
@@ -179,6 +180,9 @@ pub fn echo_session() -> Session<Echo> {
             if let Some(to) = ctx.heap.reply_to.pop_front() {
                 ctx.call("IKC", "post", (to, answer)).unwrap();
             }
+        })
+        .state("retract_add", |ctx| {
+            Ikc::retract(ctx, "echo", &["add"]).unwrap();
         })
         .state("secret", |_| Value::from("leaked"))
         .state("args", |ctx| {

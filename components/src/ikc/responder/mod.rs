@@ -150,7 +150,8 @@ fn session(reg: Rc<RefCell<Registry>>) -> Session<Heap> {
                 .filter_map(|s| destination(&Value::from(s.as_str())))
                 .map(|s| format!("poe://{}/{}", s.kernel, s.session))
                 .collect();
-            unsubscribe(ctx, &keys);
+            let reg = ctx.heap.reg.clone();
+            unsubscribe(ctx, &reg, &keys);
         })
         .state("monitor", |ctx| {
             let name = ctx.arg(0).to_string();
@@ -382,12 +383,24 @@ fn receipt(ctx: &mut Ctx<'_, Heap>) {
     }
 }
 
-/// Destroy the proxies for `keys` (`poe://K/S`).
-pub(crate) fn unsubscribe<H: 'static>(ctx: &mut Ctx<'_, H>, keys: &[String]) {
+/// Destroy the proxies for `keys` (`poe://K/S`); the monitors hear
+/// `unsubscribe` for each.
+pub(crate) fn unsubscribe<H: 'static>(
+    ctx: &mut Ctx<'_, H>,
+    reg: &Rc<RefCell<Registry>>,
+    keys: &[String],
+) {
     for key in keys {
-        if let Some(proxy) = ctx.alias_resolve(key.as_str()) {
-            let _ = ctx.call(proxy, "ikc_unsubscribe", ());
-        }
+        let found = reg.borrow_mut().proxies.remove(key);
+        let Some((proxy, remote_id)) = found else {
+            continue;
+        };
+        let _ = ctx.call(proxy, "ikc_unsubscribe", ());
+        let names = reg.borrow().names_of(&remote_id);
+        let spec = destination(&Value::from(key.as_str()))
+            .map(|s| Specifier::new(s.kernel, s.session, "").to_value())
+            .unwrap_or_default();
+        inform(ctx, reg, &names, "unsubscribe", &[spec]);
     }
 }
 
@@ -403,7 +416,7 @@ fn shutdown(ctx: &mut Ctx<'_, Heap>) {
     };
     let names = vec!["*".to_owned()];
     inform(ctx, &reg, &names, "shutdown", &[]);
-    unsubscribe(ctx, &proxies);
+    unsubscribe(ctx, &reg, &proxies);
     for link in channels {
         let _ = ctx.post(link.session, "shutdown", ());
     }
