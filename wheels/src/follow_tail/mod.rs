@@ -270,25 +270,37 @@ impl FollowTailBuilder {
 /// session's heap; dropping it stops all of its polls and events, and
 /// closes the file.
 ///
-/// ```no_run
+/// ```
 /// use poe_kernel::{Kernel, Session};
 /// use poe_wheels::FollowTail;
+/// use std::io::Write;
 ///
+/// let path = std::env::temp_dir().join(format!("follow-tail-doc-{}", std::process::id()));
+/// std::fs::write(&path, "old news\n").unwrap();
 /// let kernel = Kernel::new().unwrap();
+/// let p = path.clone();
 /// kernel.create(Session::new(None::<FollowTail>)
-///     .state("_start", |ctx| {
+///     .state("_start", move |ctx| {
 ///         let wheel = FollowTail::builder()
-///             .filename("/var/log/syslog")
+///             .filename(&p)          // follow the name, across rotations
 ///             .input_event("got_line")
 ///             .reset_event("got_reset")
 ///             .build(ctx)
 ///             .unwrap();
 ///         *ctx.heap = Some(wheel);
+///         // Lines present at the start are skipped; this one is new.
+///         let mut log = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+///         log.write_all(b"hello\n").unwrap();
 ///     })
-///     .state("got_line", |ctx| println!("{}", ctx.arg(0)))
+///     .state("got_line", |ctx| {
+///         assert_eq!(ctx.arg(0).as_str(), Some("hello"));
+///         assert_eq!(ctx.heap.as_ref().unwrap().tell(), Some(15));
+///         *ctx.heap = None; // done: the session ends
+///     })
 ///     .state("got_reset", |_| println!("-- log rotated --"))
 /// ).unwrap();
 /// kernel.run();
+/// std::fs::remove_file(&path).unwrap();
 /// ```
 pub struct FollowTail {
     inner: Rc<RefCell<Inner>>,
@@ -341,18 +353,8 @@ impl FollowTail {
     /// The offset in the file the next read starts at (POE's `tell`):
     /// past everything read, including a partial record the filter holds.
     /// `None` while a Filename wheel has no file open, or for a handle
-    /// that cannot seek (a FIFO, a socket).
-    ///
-    /// ```no_run
-    /// # use poe_wheels::FollowTail;
-    /// # fn save(_: u64) {}
-    /// # fn f(wheel: &FollowTail) {
-    /// // Remember where to resume: FollowTail::builder().seek(offset as i64)
-    /// if let Some(offset) = wheel.tell() {
-    ///     save(offset);
-    /// }
-    /// # }
-    /// ```
+    /// that cannot seek (a FIFO, a socket). Build another wheel with
+    /// `.seek(offset)` to resume there.
     pub fn tell(&self) -> Option<u64> {
         self.inner.borrow().tell()
     }
