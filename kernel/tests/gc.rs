@@ -118,6 +118,49 @@ fn extra_references_hold_a_session_until_released() {
 }
 
 #[test]
+fn an_alarm_removed_for_its_owner_from_elsewhere_no_longer_holds_it() {
+    let k = Kernel::builder().clock(ClockKind::Virtual).build().unwrap();
+    let t0 = k.now();
+    let log: Log = Rc::default();
+    let (l, l2) = (log.clone(), log.clone());
+    let alarm = Rc::new(std::cell::Cell::new(None));
+    let a = alarm.clone();
+    let owner = k
+        .create(
+            Session::new(())
+                .state("_start", move |ctx| {
+                    a.set(Some(ctx.delay_set("ring", 3600.0, ()).unwrap()))
+                })
+                .state("ring", move |_| push(&l, "rang"))
+                .state("_stop", move |ctx| {
+                    push(&l2, format!("stop after {}s", ctx.now() - t0))
+                }),
+        )
+        .unwrap()
+        .id;
+    let l3 = log.clone();
+    k.create(Session::new(()).state("_start", move |ctx| {
+        let id = alarm.get().unwrap();
+        let me = ctx.session();
+        assert_eq!(ctx.alarm_remove(id).unwrap_err().errno(), libc::EPERM);
+        assert_eq!(
+            ctx.alarm_remove_for(me, id).unwrap_err().errno(),
+            libc::EPERM
+        );
+        let removed = ctx.alarm_remove_for(owner, id).unwrap();
+        assert_eq!(removed.name, "ring");
+        assert!(matches!(
+            ctx.alarm_remove_for(owner, id),
+            Err(KernelError::NoSuchAlarm(_))
+        ));
+        push(&l3, "removed");
+    }))
+    .unwrap();
+    k.run();
+    assert_eq!(*log.borrow(), ["removed", "stop after 0s"]);
+}
+
+#[test]
 fn stop_follows_removal_of_the_last_alias_after_the_rest_of_the_batch() {
     let k = Kernel::new().unwrap();
     let log: Log = Rc::default();

@@ -221,8 +221,25 @@ impl Kernel {
     /// Remove one alarm and return its name, due time and arguments (POE's
     /// `alarm_remove`). Fired, removed or unknown: `NoSuchAlarm`.
     pub fn alarm_remove(&self, id: AlarmId) -> Result<RemovedAlarm> {
-        self.owned_due(id)?;
         let me = self.current()?;
+        self.alarm_remove_for(me, id)
+    }
+
+    /// Remove `session`'s alarm `id`, whichever session is running. For
+    /// owners of a timer that may be dropped outside their session's
+    /// handlers (wheels), as [`Kernel::select_remove_for`] is for watches.
+    /// Fired, removed or unknown: `NoSuchAlarm`; another session's:
+    /// `NotPermitted`.
+    pub fn alarm_remove_for(&self, session: SessionId, id: AlarmId) -> Result<RemovedAlarm> {
+        match self.inner.queue.borrow().timers.owner_and_due(id) {
+            None => return Err(KernelError::NoSuchAlarm(id)),
+            Some((owner, _)) if owner != session.get() => {
+                return Err(KernelError::NotPermitted(
+                    "the alarm belongs to another session",
+                ))
+            }
+            Some(_) => {}
+        }
         let removed = self
             .inner
             .queue
@@ -230,8 +247,8 @@ impl Kernel {
             .timers
             .remove(id)
             .ok_or(KernelError::NoSuchAlarm(id))?;
-        log::trace!(target: "poe::alarms", "alarm {id} removed");
-        Ok(self.release_timers(me, vec![removed]).remove(0))
+        log::trace!(target: "poe::alarms", "alarm {id} of session {session} removed");
+        Ok(self.release_timers(session, vec![removed]).remove(0))
     }
 
     /// Remove every alarm of the running session (posted events are not

@@ -1,0 +1,245 @@
+//! FollowTail's hidden states: `name timer read` / `handle timer read`
+//! (regular files, polled with delays) and `select read` (FIFOs, sockets,
+//! ttys: a read watcher).
+//!
+//! Like every wheel's, they hold the wheel weakly and borrow it for one
+//! operation at a time, never while a session event runs: a handler may
+//! rename events or drop the wheel, after which nothing more is read,
+//! delivered or scheduled.
+
+use super::state::{Check, Events, Inner, Read, Reopen};
+use crate::error::{errno_of, errno_text};
+use crate::socket_factory::Fd;
+use crate::WheelId;
+use poe_kernel::{Args, Ctx, EventName, IntoArgs, Mode, Value};
+use std::cell::RefCell;
+use std::rc::Weak;
+
+type Shared = Weak<RefCell<Inner>>;
+
+/// Run `f` on the wheel's state, if the wheel still exists.
+fn with<R>(weak: &Shared, f: impl FnOnce(&mut Inner) -> R) -> Option<R> {
+    let rc = weak.upgrade()?;
+    let r = f(&mut rc.borrow_mut());
+    Some(r)
+}
+
+/// `... -> name timer read` and `... -> handle timer read`: one poll of a
+/// regular file.
+///
+/// A Filename wheel whose file is closed (missing, or replaced at the last
+/// poll) first tries to open the name: success is a ResetEvent and reading
+/// from the start, failure an IdleEvent and another try after the
+/// interval. Then one block is read: records are delivered and the next
+/// poll comes at once, while data keeps arriving. At end of file the file
+/// is stat'ed: unchanged is an IdleEvent; replaced or truncated is, for a
+/// Filename wheel, closing the handle and reopening the name at once (so
+/// what the old file still held has been read first), and for a Handle
+/// wheel a ResetEvent and reading again from the start. Either way the
+/// next poll is after PollInterval.
+pub(super) fn timer_read<H: 'static>(
+    weak: Shared,
+    id: WheelId,
+    own_state: EventName,
+) -> impl Fn(&mut Ctx<'_, H>) + 'static {
+    move |ctx| {
+        let reopen = with(&weak, |inner| {
+            inner.alarm = None;
+            (!inner.stopped).then(|| inner.reopen())
+        });
+        let Some(Some(reopen)) = reopen else { return };
+        let interval = match with(&weak, |inner| inner.interval) {
+            Some(secs) => secs,
+            None => return,
+        };
+        match reopen {
+            Reopen::Open => {}
+            Reopen::Opened => {
+                log::trace!(target: "poe::wheels", "FollowTail({id}): file (re)opened");
+                if !emit(ctx, &weak, |e| e.reset.clone(), (id,)) {
+                    return;
+                }
+            }
+            Reopen::Missing => {
+                if emit(ctx, &weak, |e| e.idle.clone(), (id,)) {
+                    schedule(ctx, &weak, &own_state, interval);
+                }
+                return;
+            }
+        }
+        let Some(read) = with(&weak, Inner::read_block) else {
+            return;
+        };
+        match read {
+            Read::Data(Ok(())) => {
+                if deliver(ctx, &weak, id) {
+                    schedule(ctx, &weak, &own_state, 0.0);
+                }
+            }
+            Read::Data(Err(e)) => fail(ctx, &weak, id, "read", libc::ENOBUFS, &e.to_string()),
+            Read::Error(e) => fail_io(ctx, &weak, id, "read", &e),
+            Read::End | Read::WouldBlock => at_end(ctx, &weak, id, &own_state, interval),
+        }
+    }
+}
+
+/// End of file in timer mode: look for a reset.
+fn at_end<H: 'static>(
+    ctx: &mut Ctx<'_, H>,
+    weak: &Shared,
+    id: WheelId,
+    own_state: &EventName,
+    interval: f64,
+) {
+    let Some(check) = with(weak, Inner::check) else {
+        return;
+    };
+    match check {
+        Check::Unchanged => {
+            if emit(ctx, weak, |e| e.idle.clone(), (id,)) {
+                schedule(ctx, weak, own_state, interval);
+            }
+        }
+        Check::Replaced => {
+            log::trace!(target: "poe::wheels", "FollowTail({id}): file replaced or truncated, reopening");
+            schedule(ctx, weak, own_state, 0.0);
+        }
+        Check::Reset => {
+            log::trace!(target: "poe::wheels", "FollowTail({id}): handle reset, reading from the start");
+            if !emit(ctx, weak, |e| e.reset.clone(), (id,)) {
+                return;
+            }
+            match with(weak, Inner::rewind) {
+                Some(Ok(())) => schedule(ctx, weak, own_state, interval),
+                Some(Err(e)) => fail_io(ctx, weak, id, "seek", &e),
+                None => {}
+            }
+        }
+        Check::Failed(e) => fail_io(ctx, weak, id, "stat", &e),
+    }
+}
+
+/// `... -> select read`: one read per readiness (the watch is
+/// level-triggered, so data left over brings the event back). End of file
+/// or an error is the ErrorEvent, and the watcher goes.
+pub(super) fn select_read<H: 'static>(
+    weak: Shared,
+    id: WheelId,
+) -> impl Fn(&mut Ctx<'_, H>) + 'static {
+    move |ctx| {
+        let Some(read) = with(&weak, |inner| (!inner.stopped).then(|| inner.read_block())) else {
+            return;
+        };
+        match read {
+            None | Some(Read::WouldBlock) => {}
+            Some(Read::Data(Ok(()))) => {
+                deliver(ctx, &weak, id);
+            }
+            Some(Read::Data(Err(e))) => fail(ctx, &weak, id, "read", libc::ENOBUFS, &e.to_string()),
+            Some(Read::End) => fail(ctx, &weak, id, "read", 0, ""),
+            Some(Read::Error(e)) => fail_io(ctx, &weak, id, "read", &e),
+        }
+    }
+}
+
+/// Deliver every record the filter can frame now, one InputEvent each, in
+/// order. False if the wheel is gone or stopped (a handler dropped it, or
+/// the filter refused the input).
+fn deliver<H: 'static>(ctx: &mut Ctx<'_, H>, weak: &Shared, id: WheelId) -> bool {
+    // One argument list for every record, lent to each event and given back.
+    let mut args = Args::new();
+    loop {
+        let Some((next, event)) = with(weak, |inner| {
+            (inner.filter.get_one(), inner.events.input.clone())
+        }) else {
+            return false;
+        };
+        match next {
+            Ok(Some(record)) => {
+                args.push(record);
+                args.push(Value::from(id));
+                let _ = ctx.call_self_with(event, &mut args);
+            }
+            Ok(None) => return true,
+            Err(e) => {
+                fail(ctx, weak, id, "read", libc::EBADMSG, &e.to_string());
+                return false;
+            }
+        }
+    }
+}
+
+/// Call one of the wheel's optional events (if it has a name now); true if
+/// the wheel still exists afterwards.
+fn emit<H: 'static>(
+    ctx: &mut Ctx<'_, H>,
+    weak: &Shared,
+    pick: impl FnOnce(&Events) -> Option<EventName>,
+    args: impl IntoArgs,
+) -> bool {
+    let Some(event) = with(weak, |inner| pick(&inner.events)) else {
+        return false;
+    };
+    if let Some(event) = event {
+        let me = ctx.session();
+        let _ = ctx.call(me, event, args);
+    }
+    weak.strong_count() > 0
+}
+
+/// Poll again in `secs` (POE's `delay`), unless the wheel is gone or
+/// stopped.
+fn schedule<H: 'static>(ctx: &mut Ctx<'_, H>, weak: &Shared, own_state: &EventName, secs: f64) {
+    with(weak, |inner| {
+        if !inner.stopped {
+            inner.alarm = ctx.delay_set(own_state.clone(), secs, ()).ok();
+        }
+    });
+}
+
+fn fail_io<H: 'static>(
+    ctx: &mut Ctx<'_, H>,
+    weak: &Shared,
+    id: WheelId,
+    op: &str,
+    e: &std::io::Error,
+) {
+    let errno = errno_of(e);
+    let message = if errno == 0 {
+        e.to_string()
+    } else {
+        errno_text(errno)
+    };
+    fail(ctx, weak, id, op, errno, &message);
+}
+
+/// Stop following for good, then report `(op, errno, message, id)`: errno
+/// 0 and an empty message mean end of file, as in POE.
+fn fail<H: 'static>(
+    ctx: &mut Ctx<'_, H>,
+    weak: &Shared,
+    id: WheelId,
+    op: &str,
+    errno: i32,
+    message: &str,
+) {
+    let Some(watched) = with(weak, |inner| {
+        inner.stopped = true;
+        inner
+            .fd()
+            .filter(|_| inner.follow == super::state::Follow::Select)
+    }) else {
+        return;
+    };
+    if let Some(fd) = watched {
+        let _ = ctx.select_remove(&Fd(fd), Mode::Read);
+    }
+    log::debug!(target: "poe::wheels", "FollowTail({id}): {op} failed: {message} ({errno})");
+    let args = vec![
+        Value::from(op),
+        Value::from(errno),
+        Value::from(message),
+        Value::from(id),
+    ];
+    emit(ctx, weak, |e| e.error.clone(), args);
+}
