@@ -15,6 +15,7 @@ mod id;
 pub use id::WheelId;
 mod error;
 mod listen_accept;
+mod reader;
 mod readwrite;
 pub mod socket_factory;
 
