@@ -17,9 +17,11 @@ mod error;
 mod listen_accept;
 mod reader;
 mod readwrite;
+mod run;
 pub mod socket_factory;
 
 pub use error::{errno_text, WheelError};
 pub use listen_accept::{ListenAccept, ListenAcceptBuilder};
 pub use readwrite::{ReadWrite, ReadWriteBuilder, ReadWriteEvent};
+pub use run::{Run, RunBuilder, RunEvent, StdinError};
 pub use socket_factory::{SocketFactory, SocketFactoryBuilder};

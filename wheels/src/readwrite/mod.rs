@@ -246,7 +246,7 @@ impl Names {
     }
 }
 
-fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
+pub(crate) fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
     // SAFETY: fcntl on a descriptor the wheel owns; an invalid one gives
     // EBADF, which we return. No memory is passed.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
