@@ -1,87 +1,17 @@
-//! Run: child processes and their standard handles (POE::Wheel::Run, §18).
-//! Only programs of a Debian base image: sh, cat, echo, sleep, printf.
+//! Run: child processes and their standard handles (POE::Wheel::Run, §18):
+//! records, STDIN, filters, parameters. How the handles end is in
+//! run_ends.rs. Only programs of a Debian base image: sh, cat, echo,
+//! sleep, printf.
+
+mod run_harness;
 
 use poe_filters::{Line, Stream};
-use poe_kernel::{Ctx, Kernel, Session, Value};
-use poe_wheels::{Run, RunEvent, StdinError, WheelError, WheelId};
+use poe_kernel::{Kernel, Session, Value};
+use poe_wheels::{Run, RunEvent, WheelError, WheelId};
+use run_harness::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-
-type Log = Rc<RefCell<Vec<String>>>;
-
-struct Heap {
-    wheel: Option<Run>,
-    log: Log,
-}
-
-/// What a test does after an entry is logged (the wheel is in the heap).
-type React = fn(&mut Ctx<Heap>, &str);
-
-fn nothing(_: &mut Ctx<Heap>, _: &str) {}
-
-/// One session running one child: `build` makes the wheel in `_start`;
-/// every wheel event is logged (`out:REC`, `err:REC`, `stdin`,
-/// `error:OP:ERRNO:MSG:HANDLE`, `close`), checked to carry the wheel's ID,
-/// and passed to `react`. CloseEvent drops the wheel.
-fn child(k: &Kernel, build: impl Fn(&mut Ctx<Heap>) -> Run + 'static, react: React) -> Log {
-    let log = Log::default();
-    let logged = move |ctx: &mut Ctx<Heap>, entry: String, id_arg: usize| {
-        if let Some(w) = &ctx.heap.wheel {
-            assert_eq!(WheelId::from_value(ctx.arg(id_arg)), Some(w.id()));
-        }
-        ctx.heap.log.borrow_mut().push(entry.clone());
-        react(ctx, &entry);
-    };
-    k.create(
-        Session::new(Heap {
-            wheel: None,
-            log: log.clone(),
-        })
-        .state("_start", move |ctx| {
-            let wheel = build(ctx);
-            ctx.heap.wheel = Some(wheel);
-        })
-        .state("stdout", move |ctx| {
-            logged(ctx, format!("out:{}", ctx.arg(0)), 1)
-        })
-        .state("stderr", move |ctx| {
-            logged(ctx, format!("err:{}", ctx.arg(0)), 1)
-        })
-        .state("stdin", move |ctx| logged(ctx, "stdin".into(), 0))
-        .state("error", move |ctx| {
-            let [op, errno, msg, _, handle] = [0, 1, 2, 3, 4].map(|i| ctx.arg(i).to_string());
-            logged(ctx, format!("error:{op}:{errno}:{msg}:{handle}"), 3)
-        })
-        .state("close", move |ctx| {
-            logged(ctx, "close".into(), 0);
-            ctx.heap.wheel = None;
-        }),
-    )
-    .unwrap();
-    log
-}
-
-/// A wheel with every event named as `child` logs them.
-fn all_events(b: poe_wheels::RunBuilder) -> poe_wheels::RunBuilder {
-    b.stdout_event("stdout")
-        .stderr_event("stderr")
-        .stdin_event("stdin")
-        .error_event("error")
-        .close_event("close")
-}
-
-fn run_child(build: impl Fn(&mut Ctx<Heap>) -> Run + 'static, react: React) -> Vec<String> {
-    let k = Kernel::new().unwrap();
-    let log = child(&k, build, react);
-    k.run();
-    assert_eq!(k.session_count(), 0, "the session ended");
-    let out = log.borrow().clone();
-    out
-}
-
-const EOF_OUT: &str = "error:read:0::STDOUT";
-const EOF_ERR: &str = "error:read:0::STDERR";
 
 #[test]
 fn stdout_and_stderr_records_arrive_with_their_events() {
@@ -99,33 +29,6 @@ fn stdout_and_stderr_records_arrive_with_their_events() {
     assert_eq!(only("out:"), ["out:a", "out:b"]);
     assert_eq!(only("err:"), ["err:e1", "err:e2"]);
     assert_eq!(log[log.len() - 3..], [EOF_OUT, EOF_ERR, "close"]);
-}
-
-#[test]
-fn event_order_is_poes() {
-    // §18 [verified]: StdinEvent, StdoutEvent, StderrEvent, ErrorEvent
-    // STDOUT, ErrorEvent STDERR, CloseEvent. Several runs, as the order
-    // must not depend on how the pipes' readiness interleaves.
-    for _ in 0..10 {
-        let log = run_child(
-            |ctx| {
-                let script = "read l; echo out:$l; echo err1 >&2; exit 7";
-                let w = all_events(Run::shell(script)).build(ctx).unwrap();
-                w.put("hello").unwrap();
-                w
-            },
-            nothing,
-        );
-        let want = [
-            "stdin",
-            "out:out:hello",
-            "err:err1",
-            EOF_OUT,
-            EOF_ERR,
-            "close",
-        ];
-        assert_eq!(log, want);
-    }
 }
 
 #[test]
@@ -159,131 +62,6 @@ fn put_goes_through_the_stdin_filter_and_stdin_event_follows_the_flush() {
         "close",
     ];
     assert_eq!(log, want);
-}
-
-#[test]
-fn shutdown_stdin_makes_cat_exit_and_put_then_fails() {
-    let log = run_child(
-        |ctx| {
-            let w = all_events(Run::command(["cat"])).build(ctx).unwrap();
-            w.shutdown_stdin();
-            assert!(matches!(w.put("late"), Err(StdinError::Closed)));
-            w
-        },
-        nothing,
-    );
-    assert_eq!(log, [EOF_OUT, EOF_ERR, "close"]);
-}
-
-#[test]
-fn close_waits_only_for_the_handles_that_have_events() {
-    let log = run_child(
-        |ctx| {
-            Run::command(["echo", "x"])
-                .stdout_event("stdout")
-                .error_event("error")
-                .close_event("close")
-                .no_stdin(true)
-                .build(ctx)
-                .unwrap()
-        },
-        nothing,
-    );
-    assert_eq!(log, ["out:x", EOF_OUT, "close"]);
-}
-
-#[test]
-fn kill_ends_a_long_running_child_and_its_handles_close() {
-    let log = run_child(
-        |ctx| {
-            let w = all_events(Run::command(["sleep", "30"]))
-                .build(ctx)
-                .unwrap();
-            w.kill(None).unwrap();
-            w
-        },
-        nothing,
-    );
-    assert_eq!(log, [EOF_OUT, EOF_ERR, "close"]);
-}
-
-#[test]
-fn kill_signals_the_childs_process_group() {
-    // The shell forks both sides of the pipeline; with POE's kill of the
-    // PID alone they would keep the pipes open for 30 seconds.
-    let log = run_child(
-        |ctx| {
-            let w = all_events(Run::shell("sleep 30 | cat; echo never"))
-                .build(ctx)
-                .unwrap();
-            let pid = w.pid() as libc::pid_t;
-            // SAFETY: getpgid takes no pointers.
-            assert_eq!(unsafe { libc::getpgid(pid) }, pid, "leads its own group");
-            w.kill(libc::SIGKILL).unwrap();
-            w
-        },
-        nothing,
-    );
-    assert_eq!(log, [EOF_OUT, EOF_ERR, "close"]);
-}
-
-#[test]
-fn no_setpgrp_leaves_the_child_in_our_group() {
-    let log = run_child(
-        |ctx| {
-            let w = all_events(Run::command(["sleep", "30"]))
-                .no_setpgrp(true)
-                .build(ctx)
-                .unwrap();
-            // SAFETY: getpgid takes no pointers.
-            let (theirs, ours) = unsafe { (libc::getpgid(w.pid() as i32), libc::getpgid(0)) };
-            assert_eq!(theirs, ours);
-            w.kill(None).unwrap(); // the PID alone: not our whole group
-            w
-        },
-        nothing,
-    );
-    assert_eq!(log, [EOF_OUT, EOF_ERR, "close"]);
-}
-
-#[test]
-fn pause_stdout_holds_records_until_resume() {
-    let log = run_child(
-        |ctx| {
-            let w = all_events(Run::shell("echo out; echo err >&2"))
-                .no_stdin(true)
-                .build(ctx)
-                .unwrap();
-            w.pause_stdout();
-            w
-        },
-        |ctx, entry| {
-            if entry == EOF_ERR {
-                ctx.heap.wheel.as_ref().unwrap().resume_stdout();
-            }
-        },
-    );
-    assert_eq!(log, ["err:err", EOF_ERR, "out:out", EOF_OUT, "close"]);
-}
-
-#[test]
-fn pause_stderr_holds_records_until_resume() {
-    let log = run_child(
-        |ctx| {
-            let w = all_events(Run::shell("echo err >&2; echo out"))
-                .no_stdin(true)
-                .build(ctx)
-                .unwrap();
-            w.pause_stderr();
-            w
-        },
-        |ctx, entry| {
-            if entry == EOF_OUT {
-                ctx.heap.wheel.as_ref().unwrap().resume_stderr();
-            }
-        },
-    );
-    assert_eq!(log, ["out:out", EOF_OUT, "err:err", EOF_ERR, "close"]);
 }
 
 #[test]
@@ -394,41 +172,6 @@ fn a_missing_command_in_a_shell_string_is_reported_by_the_shell() {
 }
 
 #[test]
-fn a_write_to_a_closed_stdin_is_an_error_event() {
-    let log = run_child(
-        |ctx| {
-            // The child closes its STDIN, says so, and waits.
-            all_events(Run::shell("exec 0<&-; echo ready; exec sleep 30"))
-                .build(ctx)
-                .unwrap()
-        },
-        |ctx, entry| {
-            let w = ctx.heap.wheel.as_ref().unwrap();
-            match entry {
-                // Another test's child, forked while ours was being
-                // spawned, may hold the pipe's read end until it execs:
-                // write until the pipe breaks.
-                "out:ready" | "stdin" => w.put("nobody reads this").unwrap(),
-                "error:write:32:Broken pipe:STDIN" => {
-                    assert!(matches!(w.put("again"), Err(StdinError::Closed)));
-                    w.kill(None).unwrap();
-                }
-                _ => {}
-            }
-        },
-    );
-    let flushes = log.iter().filter(|e| *e == "stdin").count();
-    assert_eq!(log[0], "out:ready");
-    let want = [
-        "error:write:32:Broken pipe:STDIN",
-        EOF_OUT,
-        EOF_ERR,
-        "close",
-    ];
-    assert_eq!(log[1 + flushes..], want, "{log:?}");
-}
-
-#[test]
 fn many_children_at_once_every_line_arrives() {
     const N: usize = 50;
     #[derive(Default)]
@@ -476,33 +219,6 @@ fn many_children_at_once_every_line_arrives() {
     want.sort();
     assert_eq!(lines, want);
     assert_eq!(closed, N);
-}
-
-#[test]
-fn dropping_the_wheel_neither_waits_for_nor_kills_the_child() {
-    let k = Kernel::new().unwrap();
-    let pid = Rc::new(RefCell::new(0));
-    let p = pid.clone();
-    k.create(Session::new(()).state("_start", move |ctx| {
-        let w = all_events(Run::command(["sleep", "30"]))
-            .build(ctx)
-            .unwrap();
-        let hidden = format!("POE::Wheel::Run({}) -> select stdout", w.id());
-        assert!(ctx.has_state(&hidden));
-        *p.borrow_mut() = w.pid();
-        drop(w);
-        assert!(!ctx.has_state(&hidden), "hidden states are removed");
-    }))
-    .unwrap();
-    k.run(); // returns: nothing of the wheel holds the session
-    assert_eq!(k.session_count(), 0);
-    let pid = *pid.borrow() as libc::pid_t;
-    // SAFETY: kill and waitpid with a null status pointer are allowed.
-    unsafe {
-        assert_eq!(libc::kill(pid, 0), 0, "the child still runs");
-        libc::kill(pid, libc::SIGKILL);
-        libc::waitpid(pid, std::ptr::null_mut(), 0);
-    }
 }
 
 #[test]

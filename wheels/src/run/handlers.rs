@@ -63,11 +63,12 @@ fn stop_reading<H: 'static>(
 /// message, id, handle)`, errno 0 for end of file — once no handle is
 /// still being read, STDOUT's before STDERR's; then CloseEvent.
 ///
-/// A child that exits closes both handles at once, but Linux releases its
-/// STDERR first, so the parent may see that end alone. Holding it until
-/// STDOUT ends too gives POE's order (§18) every time: StdoutEvent,
-/// StderrEvent, ErrorEvent STDOUT, ErrorEvent STDERR, CloseEvent. A handle
-/// that is paused or has no event does not hold the other's end.
+/// A child that exits closes both handles at once, but Linux usually
+/// releases its STDERR first, so the parent may see that end alone.
+/// Holding it until STDOUT ends too gives POE's order (§18) every time:
+/// StdoutEvent, StderrEvent, ErrorEvent STDOUT, ErrorEvent STDERR,
+/// CloseEvent. A handle that is paused or has no event does not hold the
+/// other's end.
 pub(super) fn report_ended<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     weak: &Weak<RefCell<Inner>>,

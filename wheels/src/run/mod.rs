@@ -144,11 +144,11 @@ impl Names {
 /// For a child that reads a line, prints to STDOUT, then to STDERR, and
 /// exits, the order is POE's, every time: StdinEvent, StdoutEvent,
 /// StderrEvent, ErrorEvent STDOUT, ErrorEvent STDERR, CloseEvent. A child
-/// exits by closing both output handles, but Linux releases STDERR first,
-/// so the wheel holds the first end it sees until the other handle ends
-/// too (or is paused, or has no event), then reports both, STDOUT's
-/// first. One consequence: a child that closes STDOUT early but keeps
-/// STDERR open gets STDOUT's ErrorEvent only when STDERR ends.
+/// exits by closing both output handles, but Linux usually releases
+/// STDERR first, so the wheel holds the first end it sees until the other
+/// handle ends too (or is paused, or has no event), then reports both,
+/// STDOUT's first. One consequence: a child that closes STDOUT early but
+/// keeps STDERR open gets STDOUT's ErrorEvent only when STDERR ends.
 ///
 /// # The child's exit
 ///
