@@ -13,7 +13,7 @@ use poe_filters::{Filter, Line};
 use poe_kernel::{Ctx, EventName, Mode, Trigger};
 use std::cell::RefCell;
 use std::ffi::OsStr;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::rc::Rc;
@@ -255,7 +255,8 @@ impl RunBuilder {
 
     /// Adjust the `std::process::Command` before it starts, for what POE
     /// has no parameter for (`arg0`, ...). The wheel sets the standard
-    /// handles and the process group after this runs.
+    /// handles and (unless `no_setpgrp`) the process group after this
+    /// runs.
     pub fn configure(mut self, f: impl FnOnce(&mut Command) + 'static) -> Self {
         self.spec.configure = Some(Box::new(f));
         self
@@ -290,12 +291,6 @@ impl RunBuilder {
         let own_group = self.spec.own_group;
         let spawned = self.spec.spawn(stdin, stdout, stderr)?;
         let pid = spawned.pid;
-        for fd in [&spawned.stdin, &spawned.stdout, &spawned.stderr]
-            .into_iter()
-            .flatten()
-        {
-            set_nonblocking(fd.as_raw_fd())?;
-        }
 
         let stdio = self
             .stdio_filter
@@ -354,7 +349,7 @@ impl RunBuilder {
             names,
         };
         wheel.register(ctx).inspect_err(|e| {
-            log::warn!(target: "poe::wheels", "Run({id}): registering failed ({e}); killing pid {pid}");
+            log::warn!(target: "poe::wheels", "Run({id}): setting up failed ({e}); killing pid {pid}");
             let _ = wheel.kill(libc::SIGKILL);
         })?;
         log::trace!(target: "poe::wheels", "Run({id}) runs {program:?} as pid {pid} for session {session}");
@@ -368,10 +363,16 @@ fn default_filter() -> Line {
 }
 
 impl Run {
-    /// Add the hidden states, the keep-alive and the read watches.
+    /// Make the pipes non-blocking; add the hidden states, the keep-alive
+    /// and the read watches.
     fn register<H: 'static>(&self, ctx: &mut Ctx<'_, H>) -> Result<(), WheelError> {
         let weak = Rc::downgrade(&self.inner);
         let inner = self.inner.borrow();
+        let stdin = inner.stdin.as_ref().map(|s| s.raw_fd());
+        let outputs = inner.stdout.iter().chain(&inner.stderr).map(|o| o.raw_fd());
+        for fd in stdin.into_iter().chain(outputs) {
+            set_nonblocking(fd)?;
+        }
         if inner.stdin.is_some() {
             let write = self.names.stdin.clone();
             let handler =

@@ -113,9 +113,6 @@ impl Spec {
         if let Some(dir) = &self.current_dir {
             cmd.current_dir(dir);
         }
-        if self.own_group {
-            cmd.process_group(0);
-        }
         if let Some(uid) = self.user {
             cmd.uid(uid);
         }
@@ -124,6 +121,9 @@ impl Spec {
         }
         if let Some(configure) = self.configure.take() {
             configure(&mut cmd);
+        }
+        if self.own_group {
+            cmd.process_group(0);
         }
         Ok(cmd)
     }
