@@ -19,6 +19,14 @@ pub enum WheelError {
     Kernel(KernelError),
     /// The operating system refused.
     Io(io::Error),
+    /// A Run wheel could not start its program: it does not exist, is not
+    /// executable, or the working directory is missing (`error` says which).
+    Spawn {
+        /// The program (for a shell string, `/bin/sh`).
+        program: String,
+        /// What `fork`/`exec` reported.
+        error: io::Error,
+    },
 }
 
 impl fmt::Display for WheelError {
@@ -28,6 +36,10 @@ impl fmt::Display for WheelError {
             WheelError::Invalid(why) => f.write_str(why),
             WheelError::Kernel(e) => write!(f, "kernel: {e}"),
             WheelError::Io(e) => write!(f, "i/o: {e}"),
+            WheelError::Spawn { program, error } => match error.raw_os_error() {
+                Some(errno) => write!(f, "cannot run {program:?}: {}", errno_text(errno)),
+                None => write!(f, "cannot run {program:?}: {error}"),
+            },
         }
     }
 }
@@ -36,7 +48,7 @@ impl std::error::Error for WheelError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             WheelError::Kernel(e) => Some(e),
-            WheelError::Io(e) => Some(e),
+            WheelError::Io(e) | WheelError::Spawn { error: e, .. } => Some(e),
             _ => None,
         }
     }

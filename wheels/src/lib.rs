@@ -16,11 +16,14 @@ pub use id::WheelId;
 mod error;
 mod follow_tail;
 mod listen_accept;
+mod reader;
 mod readwrite;
+mod run;
 pub mod socket_factory;
 
 pub use error::{errno_text, WheelError};
 pub use follow_tail::{FollowTail, FollowTailBuilder, FollowTailEvent};
 pub use listen_accept::{ListenAccept, ListenAcceptBuilder};
 pub use readwrite::{ReadWrite, ReadWriteBuilder, ReadWriteEvent};
+pub use run::{Run, RunBuilder, RunEvent, StdinError};
 pub use socket_factory::{SocketFactory, SocketFactoryBuilder};

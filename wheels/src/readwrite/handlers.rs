@@ -5,102 +5,47 @@
 //! after which no further event of it arrives.
 
 use super::state::Inner;
-use crate::driver::ReadOutcome;
 use crate::error::{errno_of, errno_text};
+use crate::reader::{self, Ended, Source};
 use crate::socket_factory::Fd;
 use crate::WheelId;
-use poe_kernel::{Args, Ctx, EventName, Mode, Trigger, Value};
+use poe_kernel::{Ctx, EventName, Mode, Trigger, Value};
 use std::cell::RefCell;
 use std::rc::Weak;
 
-/// Reads per readiness before letting other descriptors run (the watch is
-/// edge-triggered, so the handler re-arms itself when it stops early).
-const READS_PER_ROUND: usize = 16;
-
 /// `... -> select read`: deliver every record the input filter can frame
 /// (one InputEvent each, in order), read more, repeat until the descriptor
-/// is drained; EOF or an error becomes the ErrorEvent and ends reading.
-///
-/// A read that returns less than it asked for has drained the descriptor:
-/// the watcher is edge-triggered, so data arriving later raises a new
-/// edge, and a second read (which would only say "would block") is saved —
-/// one syscall per readiness instead of two, as tokio does.
+/// is drained (the loop ReadWrite shares with Run: [`crate::reader`]); EOF
+/// or an error becomes the ErrorEvent and ends reading.
 pub(super) fn read<H: 'static>(
     weak: Weak<RefCell<Inner>>,
     id: WheelId,
 ) -> impl Fn(&mut Ctx<'_, H>) + 'static {
     move |ctx| {
-        // One argument list for every record of this round: lent to each
-        // InputEvent and given back.
-        let mut args = Args::new();
-        let mut reads = 0;
-        let mut drained = false;
-        let mut block_size;
-        let mut fd;
-        loop {
-            loop {
-                let Some(rc) = weak.upgrade() else { return };
-                let (next, event) = {
-                    let mut inner = rc.borrow_mut();
-                    if inner.input_done {
-                        return;
-                    }
-                    let Some(event) = inner.events.input.clone() else {
-                        return;
-                    };
-                    (inner.filters.input().get_one(), event)
-                };
-                drop(rc);
-                match next {
-                    Ok(Some(record)) => {
-                        args.push(record);
-                        args.push(Value::from(id));
-                        let _ = ctx.call_self_with(event, &mut args);
-                    }
-                    Ok(None) => break,
-                    Err(e) => return input_failed(ctx, &weak, id, libc::EBADMSG, &e.to_string()),
-                }
-            }
-            let Some(rc) = weak.upgrade() else { return };
-            let (outcome, fed) = {
-                let mut inner = rc.borrow_mut();
-                // Records already parsed were all delivered above, even if
-                // one of them paused input: pausing stops the next read.
-                if drained || inner.input_paused || inner.input_done || inner.events.input.is_none()
-                {
-                    return;
-                }
-                fd = inner.handles.in_fd();
-                if reads == READS_PER_ROUND {
-                    drop(inner);
-                    ctx.select_retrigger(&Fd(fd), Mode::Read);
-                    return;
-                }
-                let Inner {
-                    driver, filters, ..
-                } = &mut *inner;
-                let mut fed = Ok(());
-                block_size = driver.block_size();
-                let outcome = driver.get(fd, |bytes| fed = filters.input().get_one_start(bytes));
-                (outcome, fed)
-            };
-            drop(rc);
-            reads += 1;
-            match (outcome, fed) {
-                (Ok(ReadOutcome::Data(n)), Ok(())) => {
-                    drained = n < block_size && !ctx.select_peer_closed(&Fd(fd));
-                    continue;
-                }
-                (Ok(ReadOutcome::Data(_)), Err(e)) => {
-                    return input_failed(ctx, &weak, id, libc::ENOBUFS, &e.to_string())
-                }
-                (Ok(ReadOutcome::WouldBlock), _) => return,
-                (Ok(ReadOutcome::Eof), _) => return input_failed(ctx, &weak, id, 0, ""),
-                (Err(e), _) => {
-                    let errno = errno_of(&e);
-                    return input_failed(ctx, &weak, id, errno, &errno_text(errno));
-                }
-            }
+        let ended = reader::drain(ctx, &weak, id, |inner: &mut Inner| {
+            let Inner {
+                driver,
+                filters,
+                events,
+                handles,
+                input_done,
+                input_paused,
+                ..
+            } = inner;
+            Some(Source {
+                driver,
+                filter: filters.input(),
+                fd: handles.in_fd(),
+                event: if *input_done {
+                    None
+                } else {
+                    events.input.as_ref()
+                },
+                paused: *input_paused,
+            })
+        });
+        if let Ended::Failed { errno, message } = ended {
+            input_failed(ctx, &weak, id, errno, &message);
         }
     }
 }

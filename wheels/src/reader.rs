@@ -1,0 +1,138 @@
+//! The edge-triggered read loop that ReadWrite's input and Run's STDOUT and
+//! STDERR pipes share (§14.2's reading rules).
+//!
+//! Each readiness reads until the descriptor is drained, delivering every
+//! record the filter frames as one event `(record, wheel_id)`, called
+//! synchronously in order. The loop holds the wheel weakly and never keeps
+//! it borrowed while a session event runs, so a handler may call any wheel
+//! method — or drop the wheel, after which nothing more is delivered.
+//! End of file and errors are returned to the wheel, which reports them in
+//! its own way.
+
+use crate::driver::{ReadOutcome, SysRw};
+use crate::error::{errno_of, errno_text};
+use crate::socket_factory::Fd;
+use crate::WheelId;
+use poe_filters::Filter;
+use poe_kernel::{Args, Ctx, EventName, Mode, Value};
+use std::cell::RefCell;
+use std::os::fd::RawFd;
+use std::rc::Weak;
+
+/// Reads per readiness before letting other descriptors run (the watch is
+/// edge-triggered, so the loop re-arms itself when it stops early).
+const READS_PER_ROUND: usize = 16;
+
+/// What one readable side of a wheel lends the loop for one step.
+pub(crate) struct Source<'a> {
+    pub driver: &'a mut SysRw,
+    pub filter: &'a mut dyn Filter,
+    pub fd: RawFd,
+    /// Where records go; `None` once reading is over or turned off.
+    pub event: Option<&'a EventName>,
+    /// Paused: records already framed are delivered, nothing more is read.
+    pub paused: bool,
+}
+
+/// Why the loop returned.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// Drained, paused, turned off, re-armed for the next round, or the
+    /// wheel is gone: nothing to report.
+    Stopped,
+    /// End of file (errno 0, empty message) or an error. The wheel stops
+    /// reading this side and reports it.
+    Failed { errno: i32, message: String },
+}
+
+/// Deliver what the filter can frame, read more, repeat until drained.
+/// `source` lends the side to read for each step (`None`: nothing to read).
+///
+/// A read that returns less than it asked for has drained the descriptor:
+/// the watcher is edge-triggered, so data arriving later raises a new
+/// edge, and a second read (which would only say "would block") is saved —
+/// one syscall per readiness instead of two — unless the poller said the
+/// peer closed, in which case end of file waits behind the data with no
+/// edge of its own to announce it.
+pub(crate) fn drain<H: 'static, T>(
+    ctx: &mut Ctx<'_, H>,
+    weak: &Weak<RefCell<T>>,
+    id: WheelId,
+    source: impl Fn(&mut T) -> Option<Source<'_>>,
+) -> Ended {
+    // One argument list for every record of this round: lent to each
+    // event and given back.
+    let mut args = Args::new();
+    let mut reads = 0;
+    let mut drained = false;
+    loop {
+        loop {
+            let Some(rc) = weak.upgrade() else {
+                return Ended::Stopped;
+            };
+            let (next, event) = {
+                let mut wheel = rc.borrow_mut();
+                let Some(s) = source(&mut *wheel) else {
+                    return Ended::Stopped;
+                };
+                let Some(event) = s.event.cloned() else {
+                    return Ended::Stopped;
+                };
+                (s.filter.get_one(), event)
+            };
+            drop(rc);
+            match next {
+                Ok(Some(record)) => {
+                    args.push(record);
+                    args.push(Value::from(id));
+                    let _ = ctx.call_self_with(event, &mut args);
+                }
+                Ok(None) => break,
+                Err(e) => return failed(libc::EBADMSG, e.to_string()),
+            }
+        }
+        let Some(rc) = weak.upgrade() else {
+            return Ended::Stopped;
+        };
+        let (outcome, fed, fd, block_size) = {
+            let mut wheel = rc.borrow_mut();
+            let Some(s) = source(&mut *wheel) else {
+                return Ended::Stopped;
+            };
+            // Records already framed were all delivered above, even if one
+            // of them paused reading: pausing stops the next read.
+            if drained || s.paused || s.event.is_none() {
+                return Ended::Stopped;
+            }
+            let fd = s.fd;
+            if reads == READS_PER_ROUND {
+                drop(wheel);
+                ctx.select_retrigger(&Fd(fd), Mode::Read);
+                return Ended::Stopped;
+            }
+            let mut fed = Ok(());
+            let filter = s.filter;
+            let block_size = s.driver.block_size();
+            let outcome = s.driver.get(fd, |bytes| fed = filter.get_one_start(bytes));
+            (outcome, fed, fd, block_size)
+        };
+        drop(rc);
+        reads += 1;
+        match (outcome, fed) {
+            (Ok(ReadOutcome::Data(n)), Ok(())) => {
+                drained = n < block_size && !ctx.select_peer_closed(&Fd(fd));
+            }
+            (Ok(ReadOutcome::Data(_)), Err(e)) => return failed(libc::ENOBUFS, e.to_string()),
+            (Ok(ReadOutcome::WouldBlock), _) => return Ended::Stopped,
+            (Ok(ReadOutcome::Eof), _) => return failed(0, String::new()),
+            (Err(e), _) => {
+                let errno = errno_of(&e);
+                return failed(errno, errno_text(errno));
+            }
+        }
+    }
+}
+
+fn failed(errno: i32, message: String) -> Ended {
+    Ended::Failed { errno, message }
+}
