@@ -291,3 +291,139 @@ fn ikc_jobs_runs_a_worker_process_and_collects_every_answer() {
         "{out}"
     );
 }
+
+/// A running example process, its first line already read.
+struct Daemon {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+    port: u16,
+}
+
+fn start_job_runner() -> Daemon {
+    use std::io::BufRead;
+    let mut child = Command::new(example("job_runner"))
+        .arg("0")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let port = first
+        .trim()
+        .strip_prefix("listening on port ")
+        .expect("the port line")
+        .parse()
+        .unwrap();
+    Daemon { child, out, port }
+}
+
+impl Drop for Daemon {
+    /// A failed assertion must not leave the daemon running (it would hold
+    /// the test harness's output pipe open).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client of the job runner.
+struct JobClient {
+    lines: std::io::Lines<std::io::BufReader<std::net::TcpStream>>,
+    stream: std::net::TcpStream,
+}
+
+impl JobClient {
+    fn connect(port: u16) -> JobClient {
+        use std::io::BufRead;
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut c = JobClient {
+            lines: std::io::BufReader::new(stream.try_clone().unwrap()).lines(),
+            stream,
+        };
+        assert_eq!(c.next().as_deref(), Some("ready"));
+        c
+    }
+
+    fn send(&mut self, line: &str) {
+        use std::io::Write;
+        self.stream
+            .write_all(format!("{line}\r\n").as_bytes())
+            .unwrap();
+    }
+
+    fn next(&mut self) -> Option<String> {
+        self.lines.next().map(|l| l.unwrap().trim_end().to_owned())
+    }
+
+    /// Lines up to and including the one starting with `until`.
+    fn until(&mut self, until: &str) -> Vec<String> {
+        let mut got = Vec::new();
+        while let Some(l) = self.next() {
+            let done = l.starts_with(until);
+            got.push(l);
+            if done {
+                return got;
+            }
+        }
+        panic!("connection closed before {until:?}: {got:?}");
+    }
+}
+
+#[test]
+fn job_runner_streams_a_jobs_output_and_its_exit_status() {
+    let daemon = start_job_runner();
+    let mut c = JobClient::connect(daemon.port);
+    c.send("run echo hello; echo oops >&2; exit 3");
+    let mut got = c.until("exit ");
+    assert!(got[0].starts_with("started "), "{got:?}");
+    assert_eq!(got.pop().as_deref(), Some("exit 3"));
+    let mut output = got[1..].to_vec();
+    output.sort();
+    assert_eq!(output, ["err: oops", "out: hello"]);
+    c.send("run kill -9 $$");
+    assert_eq!(c.until("killed").last().unwrap(), "killed by signal 9");
+    c.send("quit");
+    assert_eq!(c.next(), None, "quit hangs up");
+    drop(daemon);
+}
+
+#[test]
+fn job_runner_lets_running_jobs_finish_on_sigterm_and_exits_cleanly() {
+    use std::io::BufRead;
+    let mut daemon = start_job_runner();
+    let mut busy = JobClient::connect(daemon.port);
+    let mut idle = JobClient::connect(daemon.port);
+    busy.send("run sleep 0.3; echo done");
+    assert!(busy.next().unwrap().starts_with("started "));
+    // SAFETY: kill(2) on our own child process.
+    assert_eq!(
+        unsafe { libc::kill(daemon.child.id() as i32, libc::SIGTERM) },
+        0
+    );
+    // The idle connection is hung up on at once; the busy one gets the
+    // rest of its job, then is hung up on too.
+    assert_eq!(idle.next(), None);
+    assert_eq!(
+        busy.until("exit "),
+        ["shutting down after this job", "out: done", "exit 0"]
+    );
+    assert_eq!(busy.next(), None);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", daemon.port)).is_err(),
+        "no new connections"
+    );
+    let status = daemon.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let rest: Vec<String> = (&mut daemon.out).lines().map(Result::unwrap).collect();
+    assert_eq!(
+        rest,
+        [
+            "SIGTERM: no new connections, letting running jobs finish",
+            "all jobs done, bye"
+        ]
+    );
+}
