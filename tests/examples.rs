@@ -397,7 +397,15 @@ fn job_runner_lets_running_jobs_finish_on_sigterm_and_exits_cleanly() {
     let mut daemon = start_job_runner();
     let mut busy = JobClient::connect(daemon.port);
     let mut idle = JobClient::connect(daemon.port);
-    busy.send("run sleep 0.3; echo done");
+    // The job waits on a FIFO the test opens only after SIGTERM is in.
+    let fifo = std::env::temp_dir().join(format!("job_runner_go_{}", std::process::id()));
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    busy.send(&format!("run read go < {}; echo done", fifo.display()));
     assert!(busy.next().unwrap().starts_with("started "));
     // SAFETY: kill(2) on our own child process.
     assert_eq!(
@@ -407,10 +415,10 @@ fn job_runner_lets_running_jobs_finish_on_sigterm_and_exits_cleanly() {
     // The idle connection is hung up on at once; the busy one gets the
     // rest of its job, then is hung up on too.
     assert_eq!(idle.next(), None);
-    assert_eq!(
-        busy.until("exit "),
-        ["shutting down after this job", "out: done", "exit 0"]
-    );
+    assert_eq!(busy.next().as_deref(), Some("shutting down after this job"));
+    std::fs::write(&fifo, "go\n").unwrap();
+    std::fs::remove_file(&fifo).unwrap();
+    assert_eq!(busy.until("exit "), ["out: done", "exit 0"]);
     assert_eq!(busy.next(), None);
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", daemon.port)).is_err(),

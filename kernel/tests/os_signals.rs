@@ -271,3 +271,113 @@ fn sig_child_for_a_process_that_is_not_a_child_holds_nothing() {
     k.run();
     assert_eq!(*log.borrow(), ["stopped"]);
 }
+
+#[test]
+// The kernel reaps these children (sig_child), not the Child handles.
+#[allow(clippy::zombie_processes)]
+fn watched_children_keep_their_events_while_chld_reaps_everything_else() {
+    // With CHLD watched the kernel also reaps with waitpid(-1); a watched
+    // child that exits between the per-PID checks and that sweep must
+    // still get its sig_child event (and release its session). Sleepers
+    // make each pass over the watches long; short children, spawned one
+    // per event, exit at every point of it.
+    const SLEEPERS: usize = 200;
+    const SHORT: usize = 400;
+    let _one = serial();
+    let k = Kernel::new().unwrap();
+    let reaped: Rc<RefCell<Vec<u32>>> = Rc::default();
+    let spawned: Rc<RefCell<Vec<u32>>> = Rc::default();
+    let sleepers: Rc<RefCell<Vec<u32>>> = Rc::default();
+    let timed_out = Rc::new(RefCell::new(false));
+    let t = timed_out.clone();
+    k.create(
+        Session::new(())
+            .state("_start", |ctx| {
+                ctx.alias_set("watchdog").unwrap();
+                ctx.delay("expired", 20.0, ()).unwrap();
+            })
+            .state("expired", move |ctx| {
+                *t.borrow_mut() = true;
+                ctx.stop();
+            })
+            .state("all_reaped", |ctx| {
+                ctx.alarm_remove_all().unwrap();
+                ctx.alias_remove("watchdog").unwrap();
+            }),
+    )
+    .unwrap();
+    let (s, r) = (spawned.clone(), reaped.clone());
+    let (z1, z2) = (sleepers.clone(), sleepers.clone());
+    k.create(
+        Session::new(0usize)
+            .state("_start", move |ctx| {
+                ctx.sig("CHLD", "chld", ()).unwrap();
+                for _ in 0..SLEEPERS {
+                    let child = Command::new("sleep").arg("30").spawn().unwrap();
+                    z1.borrow_mut().push(child.id());
+                    ctx.sig_child(child.id(), "reaped", ()).unwrap();
+                }
+                ctx.yield_("spawn", ());
+            })
+            .state("spawn", move |ctx| {
+                let child = Command::new("true").spawn().unwrap();
+                s.borrow_mut().push(child.id());
+                ctx.sig_child(child.id(), "reaped", ()).unwrap();
+                if s.borrow().len() < SHORT {
+                    ctx.yield_("spawn", ());
+                }
+            })
+            .state("reaped", move |ctx| {
+                let pid = ctx.arg(1).as_i64().unwrap() as u32;
+                r.borrow_mut().push(pid);
+                *ctx.heap += 1;
+                if *ctx.heap == SHORT {
+                    // Every short child is in: end the sleepers.
+                    for &pid in z2.borrow().iter() {
+                        // SAFETY: kill(2) on a child we spawned and watch.
+                        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                    }
+                }
+                if *ctx.heap == SHORT + SLEEPERS {
+                    ctx.post("watchdog", "all_reaped", ()).unwrap();
+                }
+            })
+            .state("chld", |_| {}),
+    )
+    .unwrap();
+    k.run();
+    assert!(!*timed_out.borrow(), "some sig_child events never came");
+    let mut got = reaped.borrow().clone();
+    got.sort();
+    let mut want = spawned.borrow().clone();
+    want.extend(sleepers.borrow().iter());
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn dropping_a_kernel_that_still_watches_signals_restores_their_dispositions() {
+    let _one = serial();
+    let signals = [libc::SIGTERM, libc::SIGCHLD, libc::SIGUSR2, libc::SIGHUP];
+    let before: Vec<_> = signals.iter().map(|&s| disposition(s)).collect();
+    {
+        let k = Kernel::new().unwrap();
+        k.create(Session::new(()).state("_start", |ctx| {
+            ctx.alias_set("still watching").unwrap();
+            for name in ["TERM", "CHLD", "USR2", "HUP"] {
+                ctx.sig(name, "got", ()).unwrap();
+            }
+        }))
+        .unwrap();
+        for (i, &s) in signals.iter().enumerate() {
+            assert_ne!(
+                disposition(s),
+                before[i],
+                "signal {s} handled while watched"
+            );
+        }
+        // Dropped without running: the watchers are still in place.
+    }
+    let after: Vec<_> = signals.iter().map(|&s| disposition(s)).collect();
+    assert_eq!(after, before);
+}

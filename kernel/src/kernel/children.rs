@@ -69,18 +69,6 @@ impl Kernel {
         let Ok(raw) = libc::pid_t::try_from(pid) else {
             return Err(KernelError::InvalidArgument("pid out of range"));
         };
-        match try_wait(raw) {
-            ChildState::NotOurs => {
-                log::debug!(target: "poe::signals", "sig_child({pid}): not a child of this process");
-                return Ok(());
-            }
-            ChildState::Exited(status) => {
-                // Gone before the watch: report it at once.
-                self.child_reaped(pid, status, Some(watch));
-                return Ok(());
-            }
-            ChildState::Running => {}
-        }
         log::trace!(target: "poe::signals", "session {me} waits for child {pid}");
         let replaced = self.inner.children.borrow_mut().watches.insert(pid, watch);
         {
@@ -99,7 +87,23 @@ impl Kernel {
                 reg.check(old.session);
             }
         }
+        // The SIGCHLD handler goes in before the child is checked: a child
+        // that exits after the check then still wakes the loop.
         self.sync_os_signals();
+        match try_wait(raw) {
+            ChildState::Running => {}
+            ChildState::NotOurs => {
+                log::debug!(target: "poe::signals", "sig_child({pid}): not a child of this process");
+                self.take_watch(pid);
+                self.sync_os_signals();
+            }
+            ChildState::Exited(status) => {
+                // Gone before the watch: report it at once.
+                let watch = self.take_watch(pid);
+                self.child_reaped(pid, status, watch);
+                self.sync_os_signals();
+            }
+        }
         Ok(())
     }
 
@@ -118,6 +122,15 @@ impl Kernel {
             self.sync_os_signals();
         }
         Ok(())
+    }
+
+    /// Remove `pid`'s watch, if any, and what it held of its session.
+    fn take_watch(&self, pid: u32) -> Option<ChildWatch> {
+        let watch = self.inner.children.borrow_mut().watches.remove(&pid);
+        if let Some(w) = &watch {
+            self.release_pid(w.session, pid);
+        }
+        watch
     }
 
     fn release_pid(&self, session: SessionId, pid: u32) {
@@ -174,10 +187,7 @@ impl Kernel {
             .collect();
         for pid in pids {
             if let ChildState::Exited(status) = try_wait(pid as libc::pid_t) {
-                let watch = self.inner.children.borrow_mut().watches.remove(&pid);
-                if let Some(w) = &watch {
-                    self.release_pid(w.session, pid);
-                }
+                let watch = self.take_watch(pid);
                 self.child_reaped(pid, status, watch);
             }
         }
@@ -190,7 +200,10 @@ impl Kernel {
                 if pid <= 0 {
                     break;
                 }
-                self.child_reaped(pid as u32, status, None);
+                // A watched child can exit between the loop above and this
+                // one: it still gets its sig_child event.
+                let watch = self.take_watch(pid as u32);
+                self.child_reaped(pid as u32, status, watch);
             }
         }
         self.sync_os_signals();
