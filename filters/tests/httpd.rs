@@ -116,7 +116,7 @@ fn a_non_numeric_content_length_is_a_400_response_with_the_request() {
         &mut f,
         b"POST /x HTTP/1.1\r\nContent-Length: abc\r\n\r\nGET /y HTTP/1.1\r\n\r\n",
     );
-    assert_eq!(got.len(), 1, "the buffer is cleared, as POE does");
+    assert_eq!(got.len(), 1, "the rest is dropped");
     let r = resp(&got[0]);
     assert_eq!(r.code, 400);
     assert_eq!(r.request.as_ref().unwrap().uri, "/x");
@@ -136,17 +136,53 @@ fn content_length_zero_is_a_request_with_an_empty_body() {
 }
 
 #[test]
-fn content_over_max_content_is_a_413_response_and_the_buffer_is_cleared() {
+fn content_over_max_content_is_a_413_response_and_its_body_is_skipped() {
     let mut f = Httpd::builder().max_content(10).build().unwrap();
     let got = records(
         &mut f,
-        b"POST /x HTTP/1.0\r\nContent-Length: 11\r\n\r\n0123456789A",
+        b"POST /x HTTP/1.0\r\nContent-Length: 30\r\n\r\n0123",
     );
     assert_eq!(got.len(), 1);
     let r = resp(&got[0]);
     assert_eq!(r.code, 413);
-    assert!(String::from_utf8_lossy(&r.content).contains("Content of 11 octets not accepted."));
+    assert!(String::from_utf8_lossy(&r.content).contains("Content of 30 octets not accepted."));
+    assert_eq!(f.get_pending(), None, "the refused body is not buffered");
+    // The rest of the body is dropped, not read as a request; what
+    // follows it is the next request.
+    let got = records(&mut f, b"GET / HTTP/1.0\r\n\r\n");
+    assert!(got.is_empty(), "still inside the refused body");
+    let got = records(&mut f, b"xxxxxxxxGET /next HTTP/1.0\r\n\r\n");
+    assert_eq!(req(&got[0]).uri, "/next");
+}
+
+#[test]
+fn after_a_411_the_rest_of_the_connection_is_dropped() {
+    // The body has no length: nothing after it can be told from a
+    // request, however the bytes are split.
+    let mut f = Httpd::new();
+    let got = records(
+        &mut f,
+        b"POST /x HTTP/1.1\r\nContent-Encoding: gzip\r\n\r\nGET /a HTTP/1.1\r\n\r\n",
+    );
+    assert_eq!(got.len(), 1);
+    assert_eq!(resp(&got[0]).code, 411);
+    assert!(records(&mut f, b"GET /b HTTP/1.1\r\n\r\n").is_empty());
     assert_eq!(f.get_pending(), None);
+}
+
+#[test]
+fn a_400_quotes_a_blank_line_split_across_reads_as_if_whole() {
+    let quote = |chunks: &[&[u8]]| {
+        let mut f = Httpd::new();
+        let mut got = Vec::new();
+        for c in chunks {
+            got.extend(records(&mut f, c));
+        }
+        String::from_utf8(resp(&got[0]).content.clone()).unwrap()
+    };
+    let whole = quote(&[b"ELEPHANT\r\n\r\n"]);
+    assert!(whole.contains("(ELEPHANT\r\n\r\n)"), "{whole}");
+    assert_eq!(quote(&[b"ELEPHANT\r\n\r", b"\n"]), whole);
 }
 
 #[test]

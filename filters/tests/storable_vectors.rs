@@ -260,13 +260,19 @@ struct Connection {
     frames: [usize; 2],                 // annotated frames per direction
 }
 
-fn transcript() -> Option<Vec<Connection>> {
-    let text = std::fs::read_to_string("../../shared/ikc-transcript.txt")
-        .or_else(|_| std::fs::read_to_string("/work/shared/ikc-transcript.txt"))
-        .ok()?;
+/// The capture is committed under components/tests/fixtures (a copy of
+/// shared/ikc-transcript.txt); a line this parser cannot read fails the
+/// test rather than skipping it.
+fn transcript() -> Vec<Connection> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../components/tests/fixtures/ikc-transcript.txt"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut conns: Vec<Connection> = Vec::new();
     let mut dir_c2s = true;
-    for line in text.lines() {
+    for (n, line) in text.lines().enumerate() {
+        let bad = || panic!("{path}:{}: unexpected line {line:?}", n + 1);
         if let Some(name) = line.strip_prefix("@@ connection ") {
             conns.push(Connection {
                 name: name.into(),
@@ -274,19 +280,24 @@ fn transcript() -> Option<Vec<Connection>> {
                 frames: [0, 0],
             });
         } else if let Some(rest) = line.strip_prefix("=== chunk ") {
-            let conn = conns.last_mut()?;
+            let Some(conn) = conns.last_mut() else { bad() };
             dir_c2s = rest.contains(" C>S ");
             conn.chunks
                 .push((dir_c2s, rest.contains("frame mode"), Vec::new()));
         } else if line.starts_with("C>S ") || line.starts_with("S>C ") {
-            let hexpart = &line[14..line.find('|')?];
-            let bytes: String = hexpart.split_whitespace().collect();
-            conns.last_mut()?.chunks.last_mut()?.2.extend(unhex(&bytes));
+            let Some(bar) = line.find('|') else { bad() };
+            let bytes: String = line[14..bar].split_whitespace().collect();
+            let Some(chunk) = conns.last_mut().and_then(|c| c.chunks.last_mut()) else {
+                bad()
+            };
+            chunk.2.extend(unhex(&bytes));
         } else if line.starts_with("#   frame:") {
-            conns.last_mut()?.frames[usize::from(!dir_c2s)] += 1;
+            let Some(conn) = conns.last_mut() else { bad() };
+            conn.frames[usize::from(!dir_c2s)] += 1;
         }
     }
-    Some(conns)
+    assert!(!conns.is_empty(), "{path}: no connections");
+    conns
 }
 
 /// The IKC scenario: Line for the negotiation, then a switch to Reference
@@ -294,10 +305,7 @@ fn transcript() -> Option<Vec<Connection>> {
 /// and re-freeze to something that thaws the same.
 #[test]
 fn the_ikc_transcript_parses_frame_by_frame_and_round_trips() {
-    let Some(conns) = transcript() else {
-        eprintln!("NOTICE: shared/ikc-transcript.txt not found; skipping");
-        return;
-    };
+    let conns = transcript();
     assert!(conns.len() >= 4);
     let mut total = 0;
     for conn in &conns {
@@ -353,10 +361,7 @@ fn the_ikc_transcript_parses_frame_by_frame_and_round_trips() {
 
 #[test]
 fn the_first_transcript_frame_is_the_documented_do_you_have_request() {
-    let Some(conns) = transcript() else {
-        eprintln!("NOTICE: shared/ikc-transcript.txt not found; skipping");
-        return;
-    };
+    let conns = transcript();
     let (_, _, bytes) = conns[0].chunks.iter().find(|c| c.0 && c.1).unwrap();
     let mut r = Reference::new();
     r.get_one_start(bytes).unwrap();

@@ -34,7 +34,13 @@ const DEFAULT_MAX_HEADER: usize = 64 * 1024;
 /// cost no conversion; a request never needs to cross a process boundary.
 ///
 /// Differences from POE 1.370, on purpose: a request with
-/// `Content-Length: 0` does not discard pipelined requests behind it;
+/// `Content-Length: 0` does not discard pipelined requests behind it; the
+/// body of a request refused with 413 is skipped (its Content-Length
+/// octets), and after a 400 for Content-Length, a 411, a 431 or a body
+/// that runs to the end of the connection, all further input is dropped
+/// — POE drops only what it has buffered and parses whatever comes next
+/// as requests, so its answer depends on how the bytes were split across
+/// reads;
 /// differing duplicate Content-Length fields are a 400 (request
 /// smuggling); the head is limited by `MaxHeader` (default 64 KiB, POE has
 /// no limit below `MaxBuffer`); error pages HTML-escape the request text
@@ -93,6 +99,15 @@ enum State {
     Stream {
         remaining: u64,
     },
+    /// Dropping the `remaining` octets of a body refused with a 413.
+    Skip {
+        remaining: u64,
+    },
+    /// The request's framing is lost (a 400 for its Content-Length, a
+    /// 411, a 431, or a body delimited by the end of the connection):
+    /// nothing after it can be told from a next request, so all further
+    /// input is dropped.
+    Discard,
 }
 
 impl Default for Httpd {
@@ -123,6 +138,13 @@ impl Httpd {
         HttpdBuilder::default()
     }
 
+    /// Drop everything from here on (see `State::Discard`).
+    fn discard(&mut self) {
+        self.buf.clear();
+        self.scan_from = 0;
+        self.state = State::Discard;
+    }
+
     fn strip_leading_space(&mut self) {
         let n = self
             .buf
@@ -146,6 +168,9 @@ impl Httpd {
         let Some(request) = parsed else {
             let mut details = b"Request line parse failure. (".to_vec();
             details.extend_from_slice(head);
+            // A blank line cut short by the read ("\r\n\r") is quoted
+            // whole, as it reads when the request comes in one piece.
+            details.extend(short);
             details.push(b')');
             self.buf.consume(end);
             self.scan_from = 0;
@@ -158,7 +183,7 @@ impl Httpd {
         let length = match content_length(&request.headers) {
             Ok(length) => length,
             Err(()) => {
-                self.buf.clear();
+                self.discard();
                 return Some(self.error(400, b"Content-Length is not a number.", Some(request)));
             }
         };
@@ -168,8 +193,9 @@ impl Httpd {
             Some(0) => Some(Value::local(request)),
             None => {
                 // A body of unknown length: it cannot be told apart from a
-                // next request, so it is dropped, as POE does.
-                self.buf.clear();
+                // next request, so it is dropped (POE drops what is
+                // buffered, then parses what follows as requests).
+                self.discard();
                 if request.version() >= 1001 {
                     Some(self.error(411, b"No content length found.", Some(request)))
                 } else {
@@ -181,7 +207,8 @@ impl Httpd {
                 Some(Value::local(request))
             }
             Some(n) if n > self.max_content as u64 => {
-                self.buf.clear();
+                // The body is skipped, not parsed: it is not a request.
+                self.state = State::Skip { remaining: n };
                 let details = format!("Content of {n} octets not accepted.");
                 Some(self.error(413, details.as_bytes(), Some(request)))
             }
@@ -222,8 +249,7 @@ impl Httpd {
                         Err(resume) => {
                             self.scan_from = resume;
                             if self.buf.len() > self.max_header {
-                                self.buf.clear();
-                                self.scan_from = 0;
+                                self.discard();
                                 let details =
                                     format!("Request head exceeds {} octets.", self.max_header);
                                 return Some(self.error(431, details.as_bytes(), None));
@@ -249,6 +275,23 @@ impl Httpd {
                     // the content."
                     self.strip_leading_space();
                     return Some(Value::local(*request));
+                }
+                State::Skip { remaining } => {
+                    let n = self
+                        .buf
+                        .len()
+                        .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                    self.buf.consume(n);
+                    *remaining -= n as u64;
+                    if *remaining > 0 {
+                        return None;
+                    }
+                    self.state = State::Head;
+                    self.strip_leading_space();
+                }
+                State::Discard => {
+                    self.buf.clear();
+                    return None;
                 }
                 State::Stream { remaining } => {
                     if self.buf.is_empty() {
@@ -292,6 +335,9 @@ fn content_length(headers: &Headers) -> Result<Option<u64>, ()> {
 
 impl Filter for Httpd {
     fn get_one_start(&mut self, data: &[u8]) -> Result<(), FilterError> {
+        if matches!(self.state, State::Discard) {
+            return Ok(());
+        }
         let needed = self.buf.len() + data.len();
         if needed > self.max_buffer {
             return Err(FilterError::BufferFull {
