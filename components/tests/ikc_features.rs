@@ -4,7 +4,7 @@
 
 mod ikc_common;
 
-use ikc_common::{worker, worker_with, RawPeer};
+use ikc_common::{run_guarded, worker, worker_with, RawPeer};
 use poe_components::ikc::negotiation::Protocol;
 use poe_components::ikc::{Client, Server};
 use poe_kernel::{Kernel, Session, Value};
@@ -47,7 +47,7 @@ fn add_then_quit(
         .on_error(move |op, errno, msg| l2.borrow_mut().push(format!("error {op} {errno} {msg}")))
         .spawn(&kernel)
         .unwrap();
-    kernel.run();
+    run_guarded(&kernel);
     let out = log.borrow().clone();
     out
 }
@@ -83,7 +83,7 @@ fn unix_domain_sockets_carry_ikc() {
             .unwrap();
         kernel.create(ikc_common::echo_session()).unwrap();
         tx.send(()).unwrap();
-        kernel.run();
+        run_guarded(&kernel);
     });
     rx.recv().unwrap();
     assert_eq!(add_then_quit(|b| b.unix(&path)), ["sum 42"]);
@@ -134,7 +134,7 @@ fn the_clients_subscribe_parameter_sets_up_proxies_before_on_connect() {
                 }),
         )
         .unwrap();
-    kernel.run();
+    run_guarded(&kernel);
     assert_eq!(*log.borrow(), ["pong through the proxy"]);
     assert_eq!(
         worker.join().unwrap(),
@@ -167,7 +167,7 @@ fn add_then_quit_expecting_error(port: u16) -> Vec<String> {
         .on_error(move |op, errno, msg| l.borrow_mut().push(format!("error {op} {errno} {msg}")))
         .spawn(&kernel)
         .unwrap();
-    kernel.run();
+    run_guarded(&kernel);
     let out = log.borrow().clone();
     out
 }
@@ -491,7 +491,7 @@ fn monitors_hear_subscribe_unsubscribe_and_shutdown() {
                 }),
         )
         .unwrap();
-    kernel.run();
+    run_guarded(&kernel);
     let spec = r#"{"kernel": "worker", "session": "echo", "state": ""}"#;
     assert_eq!(
         *log.borrow(),

@@ -3,7 +3,7 @@
 
 mod ikc_common;
 
-use ikc_common::worker;
+use ikc_common::{run_guarded, worker};
 use poe_components::ikc::Client;
 use poe_kernel::{Kernel, Session, Value};
 use std::cell::RefCell;
@@ -60,7 +60,7 @@ fn a_post_arrives_and_the_handler_posts_back_to_its_sender() {
             finish(ctx);
         });
     let kernel = boss(port, tester, &["pong"]);
-    kernel.run();
+    run_guarded(&kernel);
     assert_eq!(*log.borrow(), ["pong hello"]);
     assert_eq!(worker.join().unwrap(), ["ping \"hello\"", "quit"]);
 }
@@ -87,7 +87,7 @@ fn a_call_gets_its_reply_at_the_rsvp_state() {
             l.borrow_mut().push(format!("sum {}", ctx.arg(0)));
             finish(ctx);
         });
-    boss(port, tester, &[]).run();
+    run_guarded(&boss(port, tester, &[]));
     assert_eq!(*log.borrow(), ["sum 46.5"]);
     worker.join().unwrap();
 }
@@ -117,7 +117,7 @@ fn unpublished_states_and_sessions_are_refused_with_perls_error_texts() {
                 .push(format!("answer failed: {} ({})", ctx.arg(1), ctx.arg(2)));
             finish(ctx);
         });
-    boss(port, tester, &["pong"]).run();
+    run_guarded(&boss(port, tester, &["pong"]));
     let log = log.borrow();
     assert!(log.iter().any(|l| l.starts_with("error remote-check Session 'echo' has not published state 'secret'.  Request poe://worker/echo/secret")), "{log:?}");
     assert!(log.iter().any(|l| l.starts_with("answer failed: Session 'nosuch' is not available for remote kernels.  Request poe://worker/nosuch/x") && l.ends_with("(remote-check)")), "{log:?}");
@@ -143,7 +143,7 @@ fn a_call_that_gets_no_answer_times_out_at_its_rsvp_state() {
                 .push(format!("{:?} {} {}", ctx.arg(0), ctx.arg(1), ctx.arg(2)));
             finish(ctx);
         });
-    boss(port, tester, &[]).run();
+    run_guarded(&boss(port, tester, &[]));
     assert_eq!(
         *log.borrow(),
         ["undef Timed out waiting for the reply timeout"]
@@ -195,7 +195,7 @@ fn nested_data_survives_the_round_trip() {
             *g.borrow_mut() = Some(ctx.arg(0).clone());
             finish(ctx);
         });
-    boss(port, tester, &[]).run();
+    run_guarded(&boss(port, tester, &[]));
     let got = got.borrow_mut().take().unwrap();
     // Perl sends floats, and integers beyond 32 bits, as strings.
     assert_eq!(got.get("big"), Some(&Value::from("1099511627776")));
@@ -246,7 +246,7 @@ fn ping_do_you_have_and_proxies_work_across_kernels() {
             );
             finish(ctx);
         });
-    boss(port, tester, &["pong"]).run();
+    run_guarded(&boss(port, tester, &["pong"]));
     assert_eq!(
         *log.borrow(),
         [
@@ -301,7 +301,7 @@ fn monitors_hear_register_channel_and_unregister() {
                 }),
         )
         .unwrap();
-    kernel.run();
+    run_guarded(&kernel);
     assert_eq!(*log.borrow(), ["up worker worker false d", "down worker"]);
     worker.join().unwrap();
 }

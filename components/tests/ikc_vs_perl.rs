@@ -5,7 +5,7 @@
 
 mod ikc_common;
 
-use ikc_common::{worker, worker_with};
+use ikc_common::{run_guarded, worker, worker_with};
 use poe_components::ikc::negotiation::Protocol;
 use poe_components::ikc::{Client, Ikc};
 use poe_kernel::{Kernel, Session, Value};
@@ -366,7 +366,7 @@ fn our_client_talks_to_a_perl_ikc_server() {
             .spawn(&kernel)
             .unwrap();
         kernel.create(tester(log.clone())).unwrap();
-        kernel.run();
+        run_guarded(&kernel);
         let status = child.wait().unwrap();
         let perl_log: Vec<String> = out.lines().map_while(Result::ok).collect();
         assert!(status.success(), "{perl_log:?}");
