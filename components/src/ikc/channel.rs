@@ -382,6 +382,7 @@ fn close(ctx: &mut Ctx<'_, Channel>, force: bool) {
         .borrow_mut()
         .channels
         .retain(|l| !Rc::ptr_eq(l, &link));
+    fail_calls(ctx, &cfg.reg, &link);
     responder::release_thunks(ctx, &link);
     let pending = link
         .with_wheel(ReadWrite::get_driver_out_octets)
@@ -391,6 +392,21 @@ fn close(ctx: &mut Ctx<'_, Channel>, force: bool) {
     } else {
         link.set_state(LinkState::Closing);
     }
+}
+
+/// Calls written to this channel alone will never be answered: their
+/// RSVP states hear so now, as they would their timeout.
+fn fail_calls(ctx: &mut Ctx<'_, Channel>, reg: &Rc<RefCell<Registry>>, link: &Link) {
+    let calls = reg.borrow_mut().take_calls_on(link.session);
+    if calls.is_empty() {
+        return;
+    }
+    let remote = link
+        .remote_id()
+        .unwrap_or_else(|| "the remote kernel".to_owned());
+    let message = format!("The connection to {remote} closed before the reply came");
+    let responder = reg.borrow().session;
+    responder::fail_calls(ctx, responder, calls, &message, responder::DISCONNECTED);
 }
 
 fn unregister(ctx: &mut Ctx<'_, Channel>, reg: &Rc<RefCell<Registry>>, remote_id: &str) {
