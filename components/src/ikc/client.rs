@@ -206,7 +206,13 @@ fn connect_session(connector: Connector) -> Session<Connector> {
                 Some(path) => format!("unix:{}", path.display()),
                 None => format!("{}:{}", ctx.heap.ip, ctx.heap.port),
             };
-            let channel = channel::session(ctx.heap.cfg.clone(), socket, Some(temp), None);
+            let channel = channel::session(
+                ctx.heap.cfg.clone(),
+                socket,
+                Some(temp),
+                ctx.heap.unix.clone(),
+                None,
+            );
             if let Err(e) = ctx.create(channel) {
                 ctx.heap.report("connect", 0, &e.to_string());
             }

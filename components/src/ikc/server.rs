@@ -95,7 +95,7 @@ impl ServerBuilder {
                 };
                 let peer = peer_name(ctx.arg(1), ctx.arg(2));
                 let listener = ctx.session();
-                let channel = channel::session(cfg.clone(), socket, peer, Some(listener));
+                let channel = channel::session(cfg.clone(), socket, peer, None, Some(listener));
                 if let Err(e) = ctx.create(channel) {
                     log::error!(target: "poe::ikc", "cannot start a channel: {e}");
                 }
