@@ -61,11 +61,11 @@ mod settings;
 mod specifier;
 
 pub use channel::{Channel, ConnectCallback, ErrorCallback};
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_CLIENT_PORT};
 pub use lite::{ClientLite, LiteError};
 pub use message::{Request, RequestError, PROXY_STATE};
 pub use responder::{Context, IKC_ALIAS};
-pub use server::{Listening, Server, ServerBuilder};
+pub use server::{Listening, Server, ServerBuilder, DEFAULT_SERVER_PORT};
 pub use settings::{DEFAULT_MAX_FRAME, DEFAULT_NEGOTIATION_TIMEOUT};
 pub use specifier::Specifier;
 
