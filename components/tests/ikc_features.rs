@@ -446,7 +446,7 @@ fn monitors_hear_subscribe_unsubscribe_and_shutdown() {
     let (port, worker) = worker("worker");
     let kernel = Kernel::new().unwrap();
     let log: Log = Rc::default();
-    let l = log.clone();
+    let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
     Client::builder()
         .ip("127.0.0.1")
         .port(port)
@@ -460,9 +460,9 @@ fn monitors_hear_subscribe_unsubscribe_and_shutdown() {
                 .state("_start", |ctx| {
                     ctx.alias_set("watcher").unwrap();
                     let events = [
-                        ("subscribe", "heard"),
-                        ("unsubscribe", "heard"),
-                        ("shutdown", "heard"),
+                        ("subscribe", "heard_subscribe"),
+                        ("unsubscribe", "heard_unsubscribe"),
+                        ("shutdown", "heard_shutdown"),
                     ];
                     poe_components::ikc::Ikc::monitor(ctx, "*", &events).unwrap();
                 })
@@ -482,13 +482,9 @@ fn monitors_hear_subscribe_unsubscribe_and_shutdown() {
                     ctx.alias_remove("watcher").unwrap();
                     poe_components::ikc::Ikc::shutdown(ctx).unwrap();
                 })
-                .state("heard", move |ctx| {
-                    // (monitor name, kernel, is-ID, data, extra...)
-                    if ctx.arg(2).is_true() || ctx.arg(1).to_string() == "*" {
-                        l.borrow_mut()
-                            .push(format!("{} {}", ctx.event(), ctx.arg(4)));
-                    }
-                }),
+                .state("heard_subscribe", move |ctx| heard(ctx, &l1))
+                .state("heard_unsubscribe", move |ctx| heard(ctx, &l2))
+                .state("heard_shutdown", move |ctx| heard(ctx, &l3)),
         )
         .unwrap();
     run_guarded(&kernel);
@@ -496,11 +492,21 @@ fn monitors_hear_subscribe_unsubscribe_and_shutdown() {
     assert_eq!(
         *log.borrow(),
         [
-            format!("heard {spec}"),
-            format!("heard {spec}"),
-            "heard ".to_owned()
+            format!("heard_subscribe {spec}"),
+            format!("heard_unsubscribe {spec}"),
+            "heard_shutdown ".to_owned()
         ],
-        "subscribe (with the spec), unsubscribe, shutdown"
+        "subscribe (with the spec), unsubscribe, shutdown: once each"
     );
     worker.join().unwrap();
+}
+
+/// A monitor callback: `(monitor name, kernel, is-ID, data, extra...)`,
+/// logged once per event (for the kernel's ID, or `*` for shutdown) as
+/// `<state> <extra>`.
+fn heard(ctx: &mut poe_kernel::Ctx<'_, ()>, log: &Log) {
+    if ctx.arg(2).is_true() || ctx.arg(1).to_string() == "*" {
+        log.borrow_mut()
+            .push(format!("{} {}", ctx.event(), ctx.arg(4)));
+    }
 }

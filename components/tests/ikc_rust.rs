@@ -262,7 +262,7 @@ fn ping_do_you_have_and_proxies_work_across_kernels() {
 fn monitors_hear_register_channel_and_unregister() {
     let (port, worker) = worker("worker");
     let log: Log = Rc::default();
-    let (l1, l2) = (log.clone(), log.clone());
+    let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
     let kernel = Kernel::new().unwrap();
     // The Responder starts with the first Client or Server.
     Client::builder()
@@ -279,6 +279,7 @@ fn monitors_hear_register_channel_and_unregister() {
                     let events = Value::map([
                         ("register", Value::from("up")),
                         ("unregister", Value::from("down")),
+                        ("channel", Value::from("chan")),
                         ("data", Value::from("d")),
                     ]);
                     ctx.call("IKC", "monitor", ("worker", events)).unwrap();
@@ -291,17 +292,42 @@ fn monitors_hear_register_channel_and_unregister() {
                         ctx.arg(2).is_true(),
                         ctx.arg(3)
                     ));
-                    ctx.call("IKC", "post", ("poe://worker/echo/quit", ()))
-                        .unwrap();
+                })
+                .state("chan", move |ctx| {
+                    // (monitor name, kernel, is-ID, data, ready|close, channel session)
+                    let channel = ctx.arg(5).as_i64().unwrap() as u64;
+                    let what = ctx.arg(4).to_string();
+                    if what == "ready" {
+                        let info = ctx.kernel().session_info(channel).unwrap();
+                        assert!(info.heap_type.ends_with("::Channel"), "{info:?}");
+                        ctx.call("IKC", "post", ("poe://worker/echo/quit", ()))
+                            .unwrap();
+                    }
+                    l2.borrow_mut().push(format!(
+                        "chan {} {} {what} {channel}",
+                        ctx.arg(1),
+                        ctx.arg(3)
+                    ));
                 })
                 .state("down", move |ctx| {
-                    l2.borrow_mut().push(format!("down {}", ctx.arg(1)));
+                    l3.borrow_mut().push(format!("down {}", ctx.arg(1)));
                     ctx.alias_remove("watcher").unwrap();
                     ctx.call("IKC", "shutdown", ()).unwrap();
                 }),
         )
         .unwrap();
     run_guarded(&kernel);
-    assert_eq!(*log.borrow(), ["up worker worker false d", "down worker"]);
+    let log = log.borrow();
+    assert_eq!(log.len(), 4, "{log:?}");
+    assert_eq!(log[0], "up worker worker false d");
+    let channel = log[1]
+        .strip_prefix("chan worker d ready ")
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert_eq!(log[2], "down worker");
+    assert_eq!(
+        log[3],
+        format!("chan worker d close {channel}"),
+        "the same channel closes"
+    );
     worker.join().unwrap();
 }
