@@ -154,7 +154,8 @@ fn perl_sum(values: &[Value]) -> Value {
 ///   and posts the answer to `reply_to`;
 /// * `quit`: shuts IKC down (so the kernel ends), answers `"bye"`;
 /// * Rust tests only: `args(...)` notes every argument; `big(n)` answers a
-///   string of n octets and shuts IKC down in the same handler.
+///   string of n octets and shuts IKC down in the same handler;
+///   `channels` answers how many channel sessions the worker has.
 ///
 /// `secret` exists but is not published.
 pub fn echo_session() -> Session<Echo> {
@@ -174,6 +175,7 @@ pub fn echo_session() -> Session<Echo> {
                 "args",
                 "big",
                 "retract_add",
+                "channels",
             ];
             Ikc::publish(ctx, "echo", &states).unwrap();
         })
@@ -249,6 +251,13 @@ pub fn echo_session() -> Session<Echo> {
         .state("retract_add", |ctx| {
             Ikc::retract(ctx, "echo", &["add"]).unwrap();
         })
+        .state("channels", |ctx| {
+            let sessions = ctx.kernel().sessions();
+            let channels = sessions
+                .iter()
+                .filter(|s| s.heap_type.ends_with("::Channel"));
+            Value::from(channels.count() as i64)
+        })
         .state("secret", |_| Value::from("leaked"))
         .state("args", |ctx| {
             note(format!("args {:?}", ctx.args.to_vec()));
@@ -304,6 +313,25 @@ impl RawPeer {
             Ok(0) | Err(_) => None,
             Ok(_) => Some(l.trim_end_matches(['\r', '\n']).to_owned()),
         }
+    }
+
+    /// Call `echo/<state>` with `params` and wait for the reply's params.
+    pub fn call(&mut self, state: &str, params: impl Into<Value>) -> Value {
+        self.send_value(Value::map([
+            ("event", Value::from(format!("poe://worker/echo/{state}"))),
+            ("params", params.into()),
+            (
+                "rsvp",
+                Value::map([("kernel", "raw"), ("session", "s"), ("state", state)]),
+            ),
+        ]));
+        let reply = self.frame().expect("a reply");
+        assert_eq!(
+            reply.get("event").and_then(|e| e.get("state")),
+            Some(&Value::from(state)),
+            "{reply:?}"
+        );
+        reply.get("params").cloned().unwrap_or_default()
     }
 
     /// Negotiate as an IKC0 client called `name`.
