@@ -43,7 +43,8 @@ fn a_peer_that_hangs_up_costs_only_its_channel_which_is_cleaned_up() {
     let mut peer = RawPeer::connect(port);
     peer.send(b"HELLO\r\n");
     assert!(peer.line().unwrap().starts_with("IAM "));
-    drop(peer); // in the middle of the HELLO dialogue
+    // Gone in the middle of the HELLO dialogue.
+    drop(peer);
     // A peer that negotiated, then vanished.
     drop(RawPeer::negotiate(port, "gone"));
     // Their channels are cleaned up: the checker's is the only one left,
