@@ -4,7 +4,7 @@
 
 mod ikc_common;
 
-use ikc_common::{worker, worker_with, RawPeer};
+use ikc_common::{run_guarded, worker, worker_with, RawPeer};
 use poe_components::ikc::negotiation::Protocol;
 use poe_components::ikc::{Client, Server};
 use poe_kernel::{Kernel, Session, Value};
@@ -47,7 +47,7 @@ fn add_then_quit(
         .on_error(move |op, errno, msg| l2.borrow_mut().push(format!("error {op} {errno} {msg}")))
         .spawn(&kernel)
         .unwrap();
-    kernel.run();
+    run_guarded(&kernel);
     let out = log.borrow().clone();
     out
 }
@@ -83,7 +83,7 @@ fn unix_domain_sockets_carry_ikc() {
             .unwrap();
         kernel.create(ikc_common::echo_session()).unwrap();
         tx.send(()).unwrap();
-        kernel.run();
+        run_guarded(&kernel);
     });
     rx.recv().unwrap();
     assert_eq!(add_then_quit(|b| b.unix(&path)), ["sum 42"]);
@@ -134,7 +134,7 @@ fn the_clients_subscribe_parameter_sets_up_proxies_before_on_connect() {
                 }),
         )
         .unwrap();
-    kernel.run();
+    run_guarded(&kernel);
     assert_eq!(*log.borrow(), ["pong through the proxy"]);
     assert_eq!(
         worker.join().unwrap(),
@@ -167,7 +167,7 @@ fn add_then_quit_expecting_error(port: u16) -> Vec<String> {
         .on_error(move |op, errno, msg| l.borrow_mut().push(format!("error {op} {errno} {msg}")))
         .spawn(&kernel)
         .unwrap();
-    kernel.run();
+    run_guarded(&kernel);
     let out = log.borrow().clone();
     out
 }
@@ -446,7 +446,7 @@ fn monitors_hear_subscribe_unsubscribe_and_shutdown() {
     let (port, worker) = worker("worker");
     let kernel = Kernel::new().unwrap();
     let log: Log = Rc::default();
-    let l = log.clone();
+    let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
     Client::builder()
         .ip("127.0.0.1")
         .port(port)
@@ -460,9 +460,9 @@ fn monitors_hear_subscribe_unsubscribe_and_shutdown() {
                 .state("_start", |ctx| {
                     ctx.alias_set("watcher").unwrap();
                     let events = [
-                        ("subscribe", "heard"),
-                        ("unsubscribe", "heard"),
-                        ("shutdown", "heard"),
+                        ("subscribe", "heard_subscribe"),
+                        ("unsubscribe", "heard_unsubscribe"),
+                        ("shutdown", "heard_shutdown"),
                     ];
                     poe_components::ikc::Ikc::monitor(ctx, "*", &events).unwrap();
                 })
@@ -482,25 +482,31 @@ fn monitors_hear_subscribe_unsubscribe_and_shutdown() {
                     ctx.alias_remove("watcher").unwrap();
                     poe_components::ikc::Ikc::shutdown(ctx).unwrap();
                 })
-                .state("heard", move |ctx| {
-                    // (monitor name, kernel, is-ID, data, extra...)
-                    if ctx.arg(2).is_true() || ctx.arg(1).to_string() == "*" {
-                        l.borrow_mut()
-                            .push(format!("{} {}", ctx.event(), ctx.arg(4)));
-                    }
-                }),
+                .state("heard_subscribe", move |ctx| heard(ctx, &l1))
+                .state("heard_unsubscribe", move |ctx| heard(ctx, &l2))
+                .state("heard_shutdown", move |ctx| heard(ctx, &l3)),
         )
         .unwrap();
-    kernel.run();
+    run_guarded(&kernel);
     let spec = r#"{"kernel": "worker", "session": "echo", "state": ""}"#;
     assert_eq!(
         *log.borrow(),
         [
-            format!("heard {spec}"),
-            format!("heard {spec}"),
-            "heard ".to_owned()
+            format!("heard_subscribe {spec}"),
+            format!("heard_unsubscribe {spec}"),
+            "heard_shutdown ".to_owned()
         ],
-        "subscribe (with the spec), unsubscribe, shutdown"
+        "subscribe (with the spec), unsubscribe, shutdown: once each"
     );
     worker.join().unwrap();
+}
+
+/// A monitor callback: `(monitor name, kernel, is-ID, data, extra...)`,
+/// logged once per event (for the kernel's ID, or `*` for shutdown) as
+/// `<state> <extra>`.
+fn heard(ctx: &mut poe_kernel::Ctx<'_, ()>, log: &Log) {
+    if ctx.arg(2).is_true() || ctx.arg(1).to_string() == "*" {
+        log.borrow_mut()
+            .push(format!("{} {}", ctx.event(), ctx.arg(4)));
+    }
 }

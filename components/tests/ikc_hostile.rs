@@ -35,7 +35,7 @@ fn still_serving_then_quit(port: u16) {
 }
 
 #[test]
-fn a_peer_that_hangs_up_mid_negotiation_costs_only_its_channel() {
+fn a_peer_that_hangs_up_costs_only_its_channel_which_is_cleaned_up() {
     let (port, worker) = worker("worker");
     let mut peer = RawPeer::connect(port);
     peer.send(b"SETUP KERNEL=half"); // no line end, then gone
@@ -43,7 +43,16 @@ fn a_peer_that_hangs_up_mid_negotiation_costs_only_its_channel() {
     let mut peer = RawPeer::connect(port);
     peer.send(b"HELLO\r\n");
     assert!(peer.line().unwrap().starts_with("IAM "));
-    drop(peer); // in the middle of the HELLO dialogue
+    // Gone in the middle of the HELLO dialogue.
+    drop(peer);
+    // A peer that negotiated, then vanished.
+    drop(RawPeer::negotiate(port, "gone"));
+    // Their channels are cleaned up: the checker's is the only one left,
+    // and the vanished kernel's registration went with its channel (a
+    // second "gone" would be refused as a duplicate otherwise).
+    let mut again = RawPeer::negotiate(port, "gone");
+    assert_eq!(again.call("channels", ()), Value::from(1));
+    drop(again);
     still_serving_then_quit(port);
     worker.join().unwrap();
 }

@@ -3,7 +3,7 @@
 
 mod ikc_common;
 
-use ikc_common::worker;
+use ikc_common::{run_guarded, worker};
 use poe_components::ikc::Client;
 use poe_kernel::{Kernel, Session, Value};
 use std::cell::RefCell;
@@ -60,7 +60,7 @@ fn a_post_arrives_and_the_handler_posts_back_to_its_sender() {
             finish(ctx);
         });
     let kernel = boss(port, tester, &["pong"]);
-    kernel.run();
+    run_guarded(&kernel);
     assert_eq!(*log.borrow(), ["pong hello"]);
     assert_eq!(worker.join().unwrap(), ["ping \"hello\"", "quit"]);
 }
@@ -87,7 +87,7 @@ fn a_call_gets_its_reply_at_the_rsvp_state() {
             l.borrow_mut().push(format!("sum {}", ctx.arg(0)));
             finish(ctx);
         });
-    boss(port, tester, &[]).run();
+    run_guarded(&boss(port, tester, &[]));
     assert_eq!(*log.borrow(), ["sum 46.5"]);
     worker.join().unwrap();
 }
@@ -117,7 +117,7 @@ fn unpublished_states_and_sessions_are_refused_with_perls_error_texts() {
                 .push(format!("answer failed: {} ({})", ctx.arg(1), ctx.arg(2)));
             finish(ctx);
         });
-    boss(port, tester, &["pong"]).run();
+    run_guarded(&boss(port, tester, &["pong"]));
     let log = log.borrow();
     assert!(log.iter().any(|l| l.starts_with("error remote-check Session 'echo' has not published state 'secret'.  Request poe://worker/echo/secret")), "{log:?}");
     assert!(log.iter().any(|l| l.starts_with("answer failed: Session 'nosuch' is not available for remote kernels.  Request poe://worker/nosuch/x") && l.ends_with("(remote-check)")), "{log:?}");
@@ -143,7 +143,7 @@ fn a_call_that_gets_no_answer_times_out_at_its_rsvp_state() {
                 .push(format!("{:?} {} {}", ctx.arg(0), ctx.arg(1), ctx.arg(2)));
             finish(ctx);
         });
-    boss(port, tester, &[]).run();
+    run_guarded(&boss(port, tester, &[]));
     assert_eq!(
         *log.borrow(),
         ["undef Timed out waiting for the reply timeout"]
@@ -195,7 +195,7 @@ fn nested_data_survives_the_round_trip() {
             *g.borrow_mut() = Some(ctx.arg(0).clone());
             finish(ctx);
         });
-    boss(port, tester, &[]).run();
+    run_guarded(&boss(port, tester, &[]));
     let got = got.borrow_mut().take().unwrap();
     // Perl sends floats, and integers beyond 32 bits, as strings.
     assert_eq!(got.get("big"), Some(&Value::from("1099511627776")));
@@ -246,7 +246,7 @@ fn ping_do_you_have_and_proxies_work_across_kernels() {
             );
             finish(ctx);
         });
-    boss(port, tester, &["pong"]).run();
+    run_guarded(&boss(port, tester, &["pong"]));
     assert_eq!(
         *log.borrow(),
         [
@@ -262,7 +262,7 @@ fn ping_do_you_have_and_proxies_work_across_kernels() {
 fn monitors_hear_register_channel_and_unregister() {
     let (port, worker) = worker("worker");
     let log: Log = Rc::default();
-    let (l1, l2) = (log.clone(), log.clone());
+    let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
     let kernel = Kernel::new().unwrap();
     // The Responder starts with the first Client or Server.
     Client::builder()
@@ -279,6 +279,7 @@ fn monitors_hear_register_channel_and_unregister() {
                     let events = Value::map([
                         ("register", Value::from("up")),
                         ("unregister", Value::from("down")),
+                        ("channel", Value::from("chan")),
                         ("data", Value::from("d")),
                     ]);
                     ctx.call("IKC", "monitor", ("worker", events)).unwrap();
@@ -291,17 +292,42 @@ fn monitors_hear_register_channel_and_unregister() {
                         ctx.arg(2).is_true(),
                         ctx.arg(3)
                     ));
-                    ctx.call("IKC", "post", ("poe://worker/echo/quit", ()))
-                        .unwrap();
+                })
+                .state("chan", move |ctx| {
+                    // (monitor name, kernel, is-ID, data, ready|close, channel session)
+                    let channel = ctx.arg(5).as_i64().unwrap() as u64;
+                    let what = ctx.arg(4).to_string();
+                    if what == "ready" {
+                        let info = ctx.kernel().session_info(channel).unwrap();
+                        assert!(info.heap_type.ends_with("::Channel"), "{info:?}");
+                        ctx.call("IKC", "post", ("poe://worker/echo/quit", ()))
+                            .unwrap();
+                    }
+                    l2.borrow_mut().push(format!(
+                        "chan {} {} {what} {channel}",
+                        ctx.arg(1),
+                        ctx.arg(3)
+                    ));
                 })
                 .state("down", move |ctx| {
-                    l2.borrow_mut().push(format!("down {}", ctx.arg(1)));
+                    l3.borrow_mut().push(format!("down {}", ctx.arg(1)));
                     ctx.alias_remove("watcher").unwrap();
                     ctx.call("IKC", "shutdown", ()).unwrap();
                 }),
         )
         .unwrap();
-    kernel.run();
-    assert_eq!(*log.borrow(), ["up worker worker false d", "down worker"]);
+    run_guarded(&kernel);
+    let log = log.borrow();
+    assert_eq!(log.len(), 4, "{log:?}");
+    assert_eq!(log[0], "up worker worker false d");
+    let channel = log[1]
+        .strip_prefix("chan worker d ready ")
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert_eq!(log[2], "down worker");
+    assert_eq!(
+        log[3],
+        format!("chan worker d close {channel}"),
+        "the same channel closes"
+    );
     worker.join().unwrap();
 }

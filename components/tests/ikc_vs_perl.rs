@@ -1,11 +1,13 @@
 //! IKC against Perl: the Perl peer of tests/perl/ikc (POE 1.370 with
 //! Filter::Reference and Storable, speaking IKC 0.2402's wire protocol)
-//! runs its client scenario against our Server, and serves our Client.
-//! Skipped with a printed notice when perl, POE or Storable is missing.
+//! runs its client scenario against our Server, and serves our Client;
+//! its own checks (transcript replay, self-test) run here too, so CI runs
+//! them. Skipped with a printed notice when perl, POE or Storable is
+//! missing.
 
 mod ikc_common;
 
-use ikc_common::{worker, worker_with};
+use ikc_common::{run_guarded, worker, worker_with};
 use poe_components::ikc::negotiation::Protocol;
 use poe_components::ikc::{Client, Ikc};
 use poe_kernel::{Kernel, Session, Value};
@@ -15,6 +17,15 @@ use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/perl/ikc/peer.pl");
+
+/// The Perl peer's own checks (tests/perl/ikc/README.md, Verification).
+const PERL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/perl/ikc");
+
+/// The transcript fixture (a copy of shared/ikc-transcript.txt).
+const TRANSCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/ikc-transcript.txt"
+);
 
 fn perl_available(test: &str) -> bool {
     let ok = Command::new("perl")
@@ -366,7 +377,7 @@ fn our_client_talks_to_a_perl_ikc_server() {
             .spawn(&kernel)
             .unwrap();
         kernel.create(tester(log.clone())).unwrap();
-        kernel.run();
+        run_guarded(&kernel);
         let status = child.wait().unwrap();
         let perl_log: Vec<String> = out.lines().map_while(Result::ok).collect();
         assert!(status.success(), "{perl_log:?}");
@@ -453,4 +464,41 @@ fn clientlite_talks_to_a_perl_ikc_server() {
         lite.post("echo/quit", ()).unwrap();
         assert!(child.wait().unwrap().success());
     }
+}
+
+/// Run one of the Perl peer's checks; its output when it fails.
+fn perl_check(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(PERL_DIR)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The Perl peer the other tests trust answers the recorded Perl client
+/// bytes (sections A-D) exactly as Perl's IKC::Server did.
+#[test]
+fn the_perl_peer_replays_the_transcript_as_the_perl_server_answered() {
+    if !perl_available("the_perl_peer_replays_the_transcript_as_the_perl_server_answered") {
+        return;
+    }
+    perl_check("perl", &["check_transcript.pl", "--transcript", TRANSCRIPT]);
+}
+
+/// The Perl peer against itself: client and server in both dialects,
+/// the protocol edge cases of probe.pl, a short benchmark run (the
+/// transcript replay is the test above).
+#[test]
+fn the_perl_peer_passes_its_self_test() {
+    if !perl_available("the_perl_peer_passes_its_self_test") {
+        return;
+    }
+    perl_check("sh", &["selftest.sh", "--quick"]);
 }

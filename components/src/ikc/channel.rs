@@ -13,6 +13,9 @@ use poe_kernel::{AlarmId, Ctx, Session, SessionId, Value};
 use poe_wheels::{ReadWrite, ReadWriteEvent};
 use socket2::Socket;
 use std::cell::RefCell;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// Called in the channel session once it is ready (Perl's `on_connect`).
@@ -71,11 +74,13 @@ impl Channel {
 
 /// A channel session for `socket`. `temp_remote` is the extra local name
 /// of the peer (the server: the peer's `ip:port`; the client: the
-/// `host:port` it was told to connect to).
+/// `host:port` it was told to connect to). `unix_path` is the UNIX socket
+/// a client connected to (its own socket has no path to announce).
 pub(crate) fn session(
     cfg: Rc<ChannelConfig>,
     socket: Socket,
     temp_remote: Option<String>,
+    unix_path: Option<PathBuf>,
     listener: Option<SessionId>,
 ) -> Session<Channel> {
     let socket = poe_kernel::Local::new(socket);
@@ -92,7 +97,7 @@ pub(crate) fn session(
         let Some(socket) = socket.take::<Socket>() else {
             return;
         };
-        start(ctx, socket);
+        start(ctx, socket, unix_path.as_deref());
     })
     .state("ikc_line", line)
     .state("ikc_frame", frame)
@@ -156,11 +161,14 @@ pub(crate) fn session(
     .state("_parent", |_| ())
 }
 
-fn start(ctx: &mut Ctx<'_, Channel>, socket: Socket) {
+fn start(ctx: &mut Ctx<'_, Channel>, socket: Socket, unix_path: Option<&Path>) {
     let cfg = ctx.heap.cfg.clone();
     let mut names: Vec<String> = cfg.name.iter().cloned().collect();
     names.extend(cfg.aliases.iter().cloned());
-    names.push(local_name(&socket));
+    names.push(match unix_path {
+        Some(path) => unix_name(path, Some(socket.as_raw_fd())),
+        None => local_name(&socket),
+    });
     let kernel_name = names[0].clone();
     let link = Rc::new(Link::new(ctx.session(), kernel_name));
     let line = Line::builder()
@@ -203,31 +211,37 @@ fn start(ctx: &mut Ctx<'_, Channel>, socket: Socket) {
         .ok();
 }
 
-/// `ip:port` of our end of the socket, or `unix:<path>` (Perl's names).
+/// `ip:port` of our end of the socket, or, on the accepting side of a
+/// UNIX socket, `unix:<path>` (Perl's names, ikc-protocol.md §3.1).
 fn local_name(socket: &Socket) -> String {
     let Ok(addr) = socket.local_addr() else {
         return "unix:unknown".to_owned();
     };
     match addr.as_socket() {
         Some(sa) => format!("{}:{}", sa.ip(), sa.port()),
-        None => {
-            let path = addr
-                .as_pathname()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let clean: String = path
-                .chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || "-:._".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            format!("unix:{clean}")
+        None => unix_name(addr.as_pathname().unwrap_or(Path::new("")), None),
+    }
+}
+
+/// Perl's name for a UNIX-socket channel: `unix:` and the path with each
+/// run of octets outside `[-:.\w]` (ASCII) replaced by one `_`; a client
+/// adds `:<pid>-<fd>` (IKC::Channel's `s/[^-:.\w]+/_/g`).
+fn unix_name(path: &Path, client_fd: Option<RawFd>) -> String {
+    let mut name = String::from("unix:");
+    let mut in_run = false;
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-:._".contains(&b) {
+            name.push(char::from(b));
+            in_run = false;
+        } else if !in_run {
+            name.push('_');
+            in_run = true;
         }
     }
+    if let Some(fd) = client_fd {
+        name.push_str(&format!(":{}-{fd}", std::process::id()));
+    }
+    name
 }
 
 /// A negotiation line.
@@ -382,6 +396,7 @@ fn close(ctx: &mut Ctx<'_, Channel>, force: bool) {
         .borrow_mut()
         .channels
         .retain(|l| !Rc::ptr_eq(l, &link));
+    fail_calls(ctx, &cfg.reg, &link);
     responder::release_thunks(ctx, &link);
     let pending = link
         .with_wheel(ReadWrite::get_driver_out_octets)
@@ -391,6 +406,21 @@ fn close(ctx: &mut Ctx<'_, Channel>, force: bool) {
     } else {
         link.set_state(LinkState::Closing);
     }
+}
+
+/// Calls written to this channel alone will never be answered: their
+/// RSVP states hear so now, as they would their timeout.
+fn fail_calls(ctx: &mut Ctx<'_, Channel>, reg: &Rc<RefCell<Registry>>, link: &Link) {
+    let calls = reg.borrow_mut().take_calls_on(link.session);
+    if calls.is_empty() {
+        return;
+    }
+    let remote = link
+        .remote_id()
+        .unwrap_or_else(|| "the remote kernel".to_owned());
+    let message = format!("The connection to {remote} closed before the reply came");
+    let responder = reg.borrow().session;
+    responder::fail_calls(ctx, responder, calls, &message, responder::DISCONNECTED);
 }
 
 fn unregister(ctx: &mut Ctx<'_, Channel>, reg: &Rc<RefCell<Registry>>, remote_id: &str) {
@@ -420,4 +450,27 @@ fn same_spec(a: &str, wanted: &str) -> bool {
             .unwrap_or_default()
     };
     norm(a) == norm(wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_names_replace_each_run_of_odd_octets_with_one_underscore() {
+        assert_eq!(
+            unix_name(Path::new("/tmp/ikc.sock"), None),
+            "unix:_tmp_ikc.sock"
+        );
+        // Spaces, `//`, `+`, a two-octet é and `~` in runs: one `_` each.
+        assert_eq!(
+            unix_name(Path::new("/var//run/my ikc+é~x:1.sock"), None),
+            "unix:_var_run_my_ikc_x:1.sock"
+        );
+        let pid = std::process::id();
+        assert_eq!(
+            unix_name(Path::new("/tmp/a-b_c"), Some(7)),
+            format!("unix:_tmp_a-b_c:{pid}-7")
+        );
+    }
 }

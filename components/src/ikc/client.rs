@@ -11,8 +11,15 @@ use poe_wheels::SocketFactory;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-/// Perl's default IKC::Client port (not the server's 603).
-pub const DEFAULT_PORT: u16 = 903;
+/// Perl's default IKC::Client port: 903, not the 603 its
+/// [`Server`](super::Server) (and ClientLite) default to — a Perl quirk
+/// kept for compatibility, so give both sides a port.
+///
+/// ```
+/// use poe_components::ikc::{DEFAULT_CLIENT_PORT, DEFAULT_SERVER_PORT};
+/// assert_eq!((DEFAULT_CLIENT_PORT, DEFAULT_SERVER_PORT), (903, 603));
+/// ```
+pub const DEFAULT_CLIENT_PORT: u16 = 903;
 
 /// POE::Component::IKC::Client: connects to an IKC server and, once the
 /// channel is negotiated (and `subscribe` done), calls `on_connect`.
@@ -40,7 +47,7 @@ impl Client {
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
             ip: "localhost".to_owned(),
-            port: DEFAULT_PORT,
+            port: DEFAULT_CLIENT_PORT,
             unix: None,
             connect_timeout: None,
             subscribe: Vec::new(),
@@ -162,6 +169,15 @@ struct Connector {
 }
 
 impl Connector {
+    /// The alias the server gets on our side besides its own names: the
+    /// address as given (`localhost:903`), as Perl's temp_remote_kernel.
+    fn server_alias(&self) -> String {
+        match &self.unix {
+            Some(path) => format!("unix:{}", path.display()),
+            None => format!("{}:{}", self.ip, self.port),
+        }
+    }
+
     fn report(&self, op: &str, errno: i32, message: &str) {
         log::debug!(target: "poe::ikc", "IKC client: {op} error {errno}: {message}");
         if let Some(cb) = &self.cfg.on_error {
@@ -202,11 +218,14 @@ fn connect_session(connector: Connector) -> Session<Connector> {
             let Some(socket) = ctx.arg(0).take_local::<socket2::Socket>() else {
                 return;
             };
-            let temp = match &ctx.heap.unix {
-                Some(path) => format!("unix:{}", path.display()),
-                None => format!("{}:{}", ctx.heap.ip, ctx.heap.port),
-            };
-            let channel = channel::session(ctx.heap.cfg.clone(), socket, Some(temp), None);
+            let temp = ctx.heap.server_alias();
+            let channel = channel::session(
+                ctx.heap.cfg.clone(),
+                socket,
+                Some(temp),
+                ctx.heap.unix.clone(),
+                None,
+            );
             if let Err(e) = ctx.create(channel) {
                 ctx.heap.report("connect", 0, &e.to_string());
             }
@@ -226,4 +245,55 @@ fn connect_session(connector: Connector) -> Session<Connector> {
             }
         })
         .state("_child", |_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connector(b: ClientBuilder) -> Connector {
+        Connector {
+            cfg: Rc::new(b.settings.channel_config(
+                Rc::new(std::cell::RefCell::new(responder::Registry::new(
+                    "k".into(),
+                    SessionId::KERNEL,
+                ))),
+                false,
+            )),
+            ip: b.ip,
+            port: b.port,
+            unix: b.unix,
+            timeout: b.connect_timeout,
+            factory: None,
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_perls_localhost_903_and_client_pid() {
+        let b = Client::builder();
+        assert_eq!(b.serializers, [STORABLE]);
+        assert!(b.subscribe.is_empty() && b.connect_timeout.is_none());
+        let name = format!("Client{}", std::process::id());
+        assert_eq!(b.settings.local_names(), std::slice::from_ref(&name));
+        let c = connector(b);
+        assert_eq!((c.ip.as_str(), c.port), ("localhost", 903));
+        assert_eq!(c.server_alias(), "localhost:903");
+        assert_eq!(c.cfg.name.as_deref(), Some(name.as_str()));
+        assert!(!c.cfg.server);
+        assert_eq!(c.cfg.protocol, super::super::negotiation::Protocol::Ikc0);
+        assert_eq!(c.cfg.max_frame, super::super::DEFAULT_MAX_FRAME);
+        assert_eq!(
+            c.cfg.negotiation_timeout,
+            super::super::DEFAULT_NEGOTIATION_TIMEOUT
+        );
+    }
+
+    #[test]
+    fn the_server_alias_is_the_address_as_given() {
+        let c = connector(Client::builder().ip("10.1.2.3").port(6030).name("boss"));
+        assert_eq!(c.server_alias(), "10.1.2.3:6030");
+        assert_eq!(c.cfg.name.as_deref(), Some("boss"));
+        let c = connector(Client::builder().unix("/run/ikc.sock"));
+        assert_eq!(c.server_alias(), "unix:/run/ikc.sock");
+    }
 }

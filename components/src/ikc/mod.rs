@@ -61,11 +61,11 @@ mod settings;
 mod specifier;
 
 pub use channel::{Channel, ConnectCallback, ErrorCallback};
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_CLIENT_PORT};
 pub use lite::{ClientLite, LiteError};
 pub use message::{Request, RequestError, PROXY_STATE};
 pub use responder::{Context, IKC_ALIAS};
-pub use server::{Listening, Server, ServerBuilder};
+pub use server::{Listening, Server, ServerBuilder, DEFAULT_SERVER_PORT};
 pub use settings::{DEFAULT_MAX_FRAME, DEFAULT_NEGOTIATION_TIMEOUT};
 pub use specifier::Specifier;
 
@@ -92,10 +92,19 @@ use poe_kernel::{IntoArgs, Kernel, Result, Value};
 /// | `register_local` | names meaning this kernel | |
 /// | `default` | the remote kernel an empty kernel part means | |
 ///
-/// A call's reply arrives at the RSVP state as `ARG0`. When the call fails
-/// remotely (reported by a poe-rs peer) or its timeout passes, the RSVP
-/// state gets `(undef, MESSAGE, WHEN)` instead, WHEN being `timeout`,
-/// `remote-check`, `remote-resolve`... . Perl callers wait for ever.
+/// A call's reply arrives at the RSVP state as `ARG0`. A call that can
+/// no longer be answered ends with `(undef, MESSAGE, WHEN)` at the RSVP
+/// state instead, at once and exactly once, WHEN being
+///
+/// * `timeout`: its timeout passed (`"Timed out waiting for the reply"`);
+/// * `remote-check`, `remote-resolve`...: a poe-rs peer reported that the
+///   call failed there;
+/// * `disconnect`: the channel it was written to closed first (`"The
+///   connection to KERNEL closed before the reply came"`);
+/// * `shutdown`: IKC shut down first (`"IKC shut down before the reply
+///   came"`).
+///
+/// Perl callers wait for ever in each of these cases.
 ///
 /// Monitor states get `(monitor name, kernel name, is-canonical-ID, data,
 /// extra...)` for `register` (extra: the PID), `unregister`, `channel`

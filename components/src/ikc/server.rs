@@ -6,11 +6,12 @@ use super::settings::{common_setters, Settings};
 use crate::tcp::{self, ComponentError, Domain};
 use poe_kernel::{Kernel, SessionId, Value};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-/// Perl's default IKC::Server port.
-pub const DEFAULT_PORT: u16 = 603;
+/// Perl's default IKC::Server port, 603 (its IKC::Client defaults to
+/// [`DEFAULT_CLIENT_PORT`](super::DEFAULT_CLIENT_PORT), 903).
+pub const DEFAULT_SERVER_PORT: u16 = 603;
 
 /// POE::Component::IKC::Server: listens for IKC clients (Perl or Rust);
 /// each connection becomes a channel session.
@@ -30,7 +31,7 @@ impl Server {
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             ip: "0.0.0.0".to_owned(),
-            port: DEFAULT_PORT,
+            port: DEFAULT_SERVER_PORT,
             unix: None,
             concurrency: 0,
             settings: Settings::default(),
@@ -84,18 +85,14 @@ impl ServerBuilder {
         let cfg = Rc::new(self.settings.channel_config(reg.clone(), true));
         let on_error = self.settings.on_error.clone();
         let mut tcp = tcp::Server::builder::<()>()
-            .concurrency(if self.concurrency == 0 {
-                -1
-            } else {
-                self.concurrency as i64
-            })
+            .concurrency(self.tcp_concurrency())
             .acceptor(move |ctx| {
                 let Some(socket) = ctx.arg(0).take_local::<socket2::Socket>() else {
                     return;
                 };
                 let peer = peer_name(ctx.arg(1), ctx.arg(2));
                 let listener = ctx.session();
-                let channel = channel::session(cfg.clone(), socket, peer, Some(listener));
+                let channel = channel::session(cfg.clone(), socket, peer, None, Some(listener));
                 if let Err(e) = ctx.create(channel) {
                     log::error!(target: "poe::ikc", "cannot start a channel: {e}");
                 }
@@ -110,13 +107,13 @@ impl ServerBuilder {
                 }
                 ctx.heap.listener = None;
             });
-        tcp = match &self.unix {
-            Some(path) => {
+        tcp = match self.bind() {
+            Bind::Unix(path) => {
                 // A stale socket file would make bind fail.
                 let _ = std::fs::remove_file(path);
-                tcp.domain(Domain::Unix).address(path.as_path())
+                tcp.domain(Domain::Unix).address(path)
             }
-            None => tcp.address(self.ip.as_str()).port(self.port),
+            Bind::Tcp(ip, port) => tcp.address(ip).port(port),
         };
         let listening = tcp.spawn(kernel)?;
         reg.borrow_mut().listeners.push(listening.id);
@@ -124,6 +121,30 @@ impl ServerBuilder {
             session: listening.id,
             addr: listening.addr,
         })
+    }
+}
+
+/// Where a [`ServerBuilder`] listens.
+#[derive(Debug, PartialEq, Eq)]
+enum Bind<'a> {
+    Tcp(&'a str, u16),
+    Unix(&'a Path),
+}
+
+impl ServerBuilder {
+    fn bind(&self) -> Bind<'_> {
+        match &self.unix {
+            Some(path) => Bind::Unix(path),
+            None => Bind::Tcp(&self.ip, self.port),
+        }
+    }
+
+    /// `concurrency` as Server::TCP takes it: -1 for no limit.
+    fn tcp_concurrency(&self) -> i64 {
+        match self.concurrency {
+            0 => -1,
+            n => n as i64,
+        }
     }
 }
 
@@ -152,4 +173,30 @@ fn peer_name(addr: &Value, port: &Value) -> Option<String> {
         _ => return None,
     };
     Some(format!("{ip}:{}", port.as_i64()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_perls_every_address_port_603_no_name_no_limit() {
+        let b = Server::builder();
+        assert_eq!(b.bind(), Bind::Tcp("0.0.0.0", 603));
+        assert_eq!(b.tcp_concurrency(), -1);
+        assert!(b.settings.name.is_none() && b.settings.aliases.is_empty());
+        assert!(b.settings.local_names().is_empty());
+    }
+
+    #[test]
+    fn unix_replaces_the_tcp_address_and_concurrency_is_passed_on() {
+        let b = Server::builder()
+            .port(0)
+            .unix("/run/ikc.sock")
+            .concurrency(4);
+        assert_eq!(b.bind(), Bind::Unix(Path::new("/run/ikc.sock")));
+        assert_eq!(b.tcp_concurrency(), 4);
+        let b = Server::builder().ip("127.0.0.1").port(6030);
+        assert_eq!(b.bind(), Bind::Tcp("127.0.0.1", 6030));
+    }
 }

@@ -5,12 +5,77 @@
 
 use poe_components::ikc::{Context, Ikc, Server, ServerBuilder};
 use poe_filters::{Filter, Reference};
-use poe_kernel::{Kernel, Session, Value};
+use poe_kernel::{ClockKind, Kernel, Session, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Real seconds a test kernel may run under [`run_guarded`] before the
+/// test fails: far longer than any of these tests needs, far shorter than
+/// a hung CI job.
+pub const WATCHDOG_SECS: f64 = 30.0;
+
+/// How often the watchdog looks (real seconds).
+const WATCHDOG_TICK: f64 = 0.05;
+
+/// `kernel.run()` with a watchdog: a reply that never comes fails the
+/// test after [`WATCHDOG_SECS`] instead of hanging it.
+pub fn run_guarded(kernel: &Kernel) {
+    run_within(kernel, WATCHDOG_SECS);
+}
+
+/// [`run_guarded`] with a deadline of `secs` real seconds. The watchdog
+/// is a session of `kernel` that looks every 50 ms: once nothing else
+/// can happen (no event queued, no descriptor watched) it retires, so the
+/// kernel still ends when the test is done; past the deadline it panics
+/// inside its handler, which stops every session and unwinds out of
+/// `run` with a list of what was still alive. Real clock only: I/O with
+/// other threads does not move a virtual one.
+pub fn run_within(kernel: &Kernel, secs: f64) {
+    assert_eq!(
+        kernel.clock_kind(),
+        ClockKind::Real,
+        "the watchdog counts real time"
+    );
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    kernel
+        .create(
+            Session::new(())
+                .state("_start", |ctx| {
+                    ctx.delay("watchdog_tick", WATCHDOG_TICK, ()).unwrap();
+                })
+                .state("watchdog_tick", move |ctx| {
+                    let k = ctx.kernel();
+                    if k.get_event_count() == 0 && k.watched_fds().is_empty() {
+                        return; // the rest is idle: the kernel can end
+                    }
+                    if Instant::now() >= deadline {
+                        let alive: Vec<String> = k
+                            .sessions()
+                            .iter()
+                            .filter(|s| s.id != ctx.session())
+                            .map(|s| {
+                                format!(
+                                    "{} {} {:?}: {} alarms, {} events, {} fds",
+                                    s.id,
+                                    s.heap_type,
+                                    s.aliases,
+                                    s.pending_alarms,
+                                    s.pending_events,
+                                    s.watched_fds.len()
+                                )
+                            })
+                            .collect();
+                        panic!("watchdog: still running after {secs} s; alive: {alive:#?}");
+                    }
+                    ctx.delay("watchdog_tick", WATCHDOG_TICK, ()).unwrap();
+                }),
+        )
+        .unwrap();
+    kernel.run();
+}
 
 /// What the worker's `echo` session saw, one line per event.
 pub type Seen = Vec<String>;
@@ -33,7 +98,7 @@ pub fn worker_with(
         let server = configure(builder).spawn(&kernel).unwrap();
         kernel.create(echo_session()).unwrap();
         tx.send(server.port()).unwrap();
-        kernel.run();
+        run_guarded(&kernel);
         SEEN.with(|s| s.take())
     });
     (rx.recv().unwrap(), handle)
@@ -89,7 +154,8 @@ fn perl_sum(values: &[Value]) -> Value {
 ///   and posts the answer to `reply_to`;
 /// * `quit`: shuts IKC down (so the kernel ends), answers `"bye"`;
 /// * Rust tests only: `args(...)` notes every argument; `big(n)` answers a
-///   string of n octets and shuts IKC down in the same handler.
+///   string of n octets and shuts IKC down in the same handler;
+///   `channels` answers how many channel sessions the worker has.
 ///
 /// `secret` exists but is not published.
 pub fn echo_session() -> Session<Echo> {
@@ -109,6 +175,7 @@ pub fn echo_session() -> Session<Echo> {
                 "args",
                 "big",
                 "retract_add",
+                "channels",
             ];
             Ikc::publish(ctx, "echo", &states).unwrap();
         })
@@ -184,6 +251,13 @@ pub fn echo_session() -> Session<Echo> {
         .state("retract_add", |ctx| {
             Ikc::retract(ctx, "echo", &["add"]).unwrap();
         })
+        .state("channels", |ctx| {
+            let sessions = ctx.kernel().sessions();
+            let channels = sessions
+                .iter()
+                .filter(|s| s.heap_type.ends_with("::Channel"));
+            Value::from(channels.count() as i64)
+        })
         .state("secret", |_| Value::from("leaked"))
         .state("args", |ctx| {
             note(format!("args {:?}", ctx.args.to_vec()));
@@ -239,6 +313,25 @@ impl RawPeer {
             Ok(0) | Err(_) => None,
             Ok(_) => Some(l.trim_end_matches(['\r', '\n']).to_owned()),
         }
+    }
+
+    /// Call `echo/<state>` with `params` and wait for the reply's params.
+    pub fn call(&mut self, state: &str, params: impl Into<Value>) -> Value {
+        self.send_value(Value::map([
+            ("event", Value::from(format!("poe://worker/echo/{state}"))),
+            ("params", params.into()),
+            (
+                "rsvp",
+                Value::map([("kernel", "raw"), ("session", "s"), ("state", state)]),
+            ),
+        ]));
+        let reply = self.frame().expect("a reply");
+        assert_eq!(
+            reply.get("event").and_then(|e| e.get("state")),
+            Some(&Value::from(state)),
+            "{reply:?}"
+        );
+        reply.get("params").cloned().unwrap_or_default()
     }
 
     /// Negotiate as an IKC0 client called `name`.

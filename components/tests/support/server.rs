@@ -52,13 +52,14 @@ impl FakeServer {
         let thread = std::thread::spawn(move || {
             let _done = done_tx;
             for script in scripts {
-                let (stream, _) = listener.accept().unwrap();
+                let (stream, addr) = listener.accept().unwrap();
                 stream.set_read_timeout(Some(STALL)).unwrap();
                 let other = stream.try_clone().unwrap();
                 let close = move || {
                     let _ = other.shutdown(Shutdown::Both);
                 };
                 let mut peer = Peer::new(Box::new(stream), Box::new(close));
+                peer.client_addr = Some(addr.to_string());
                 script(&mut peer);
             }
         });
@@ -114,6 +115,8 @@ pub struct Peer {
     buf: Vec<u8>,
     /// Every negotiation line received, in order.
     pub lines: Vec<String>,
+    /// The client's `ip:port` (TCP only).
+    pub client_addr: Option<String>,
 }
 
 impl Peer {
@@ -123,7 +126,18 @@ impl Peer {
             close,
             buf: Vec::new(),
             lines: Vec::new(),
+            client_addr: None,
         }
+    }
+
+    /// What one read() returns (octets already buffered first); `None`
+    /// at end of stream. The client's write boundaries show through: a
+    /// small write on a local socket arrives whole, in one read.
+    pub fn read_packet(&mut self) -> Option<Vec<u8>> {
+        if self.buf.is_empty() && !self.fill() {
+            return None;
+        }
+        Some(std::mem::take(&mut self.buf))
     }
 
     /// Read more octets; false at end of stream.

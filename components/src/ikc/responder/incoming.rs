@@ -210,7 +210,11 @@ fn act<H: 'static>(
             allowed,
         } => {
             if allowed {
-                reg.borrow_mut().consume_allowance(&dest.session, &state);
+                let answered = reg.borrow_mut().consume_allowance(&dest.session, &state);
+                if let Some(call) = answered {
+                    let responder = reg.borrow().session;
+                    super::cancel_timeout(ctx, responder, &call);
+                }
             }
             let (thunk, error) = thunk_for(ctx, link, request.from.clone(), &reply_from);
             let Some(thunk) = thunk else {
@@ -255,7 +259,8 @@ fn act<H: 'static>(
             return Ok(());
         }
         Action::Receipt(state) => {
-            reg.borrow_mut().consume_allowance(&dest.session, &state);
+            // A subscription's receipt: no pending call waits on it.
+            let _ = reg.borrow_mut().consume_allowance(&dest.session, &state);
             let _ = ctx.post(
                 reg.borrow().session,
                 "ikc_receipt",

@@ -14,6 +14,7 @@ pub(crate) use registry::Registry;
 use super::proxy::proxy;
 use super::Specifier;
 pub(crate) use outgoing::destination;
+pub(crate) use outgoing::{cancel_timeout, fail_calls};
 use outgoing::{pend_call, rsvp_for, send_to, subscribe, unroutable};
 use poe_kernel::{Ctx, EventName, Kernel, Session, SessionId, Value};
 use registry::Monitor;
@@ -25,6 +26,17 @@ pub const IKC_ALIAS: &str = "IKC";
 
 /// How long a subscription waits for its receipts, as Perl.
 const SUBSCRIBE_TIMEOUT: f64 = 60.0;
+
+/// What a call's RSVP state gets as `(undef, MESSAGE, WHEN)` when its
+/// timeout passes...
+pub(crate) const TIMED_OUT: (&str, &str) = ("Timed out waiting for the reply", "timeout");
+
+/// ...when IKC shuts down before the reply came...
+pub(crate) const SHUT_DOWN: (&str, &str) = ("IKC shut down before the reply came", "shutdown");
+
+/// ...and the WHEN of a call whose channel closed first (the message
+/// names the remote kernel).
+pub(crate) const DISCONNECTED: &str = "disconnect";
 
 /// The shared tables, held by the `IKC` session's heap.
 struct Heap {
@@ -179,10 +191,11 @@ fn session(reg: Rc<RefCell<Registry>>) -> Session<Heap> {
             let pending = ctx.heap.reg.borrow_mut().calls.remove(&id);
             if let Some(call) = pending {
                 ctx.heap.reg.borrow_mut().revoke_allowance(&call.key);
+                let (message, when) = TIMED_OUT;
                 let _ = ctx.post(
                     call.session,
                     call.state.clone(),
-                    (Value::Undef, "Timed out waiting for the reply", "timeout"),
+                    (Value::Undef, message, when),
                 );
             }
         })
@@ -265,7 +278,8 @@ fn send_message(
             return Value::from(0);
         };
         request.rsvp = Some(value);
-        pend_call(ctx, &mut reg, caller, session, state, timeout);
+        let channels = links.iter().map(|l| l.session).collect();
+        pend_call(ctx, &mut reg, caller, (session, state), channels, timeout);
     }
     Value::from(send_to(&links, &request) as i64)
 }
@@ -318,6 +332,9 @@ fn remote_error(ctx: &mut Ctx<'_, Heap>) {
         let call = r.calls.remove(&id).expect("found above");
         r.revoke_allowance(&key);
         drop(r);
+        if let Some(alarm) = call.alarm {
+            let _ = ctx.alarm_remove(alarm);
+        }
         let _ = ctx.post(
             call.session,
             call.state.clone(),
@@ -404,10 +421,14 @@ pub(crate) fn unsubscribe<H: 'static>(
     }
 }
 
-/// `IKC/shutdown`: close every channel (each after flushing), drop the
+/// `IKC/shutdown`: end every pending call (its RSVP state hears
+/// [`SHUT_DOWN`]), close every channel (each after flushing), drop the
 /// proxies and the alias, stop the servers listening.
 fn shutdown(ctx: &mut Ctx<'_, Heap>) {
     let reg = ctx.heap.reg.clone();
+    let calls = reg.borrow_mut().take_all_calls();
+    let (message, when) = SHUT_DOWN;
+    fail_calls(ctx, ctx.session(), calls, message, when);
     let (channels, proxies) = {
         let mut r = reg.borrow_mut();
         r.shut_down = true;
@@ -424,7 +445,8 @@ fn shutdown(ctx: &mut Ctx<'_, Heap>) {
     for l in listeners {
         let _ = ctx.post(l, "shutdown", ());
     }
-    // Pending call and subscription timeouts would keep the kernel up.
+    // Pending subscription timeouts would keep the kernel up (Perl drops
+    // them too; the calls' are gone with their calls).
     let _ = ctx.alarm_remove_all();
     let _ = ctx.alias_remove(IKC_ALIAS);
 }

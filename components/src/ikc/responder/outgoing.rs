@@ -64,31 +64,62 @@ pub(crate) fn rsvp_for(caller: SessionId, rsvp: &Value) -> Option<(Value, String
     Some((value, session, spec.state))
 }
 
-/// Record a pending call: its allowance, and its timeout alarm (set by
-/// the `IKC` session, which `ctx` must be).
+/// Record a pending call written to `channels`: its allowance, and its
+/// timeout alarm (set by the `IKC` session, which `ctx` must be).
 pub(crate) fn pend_call<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     reg: &mut Registry,
     caller: SessionId,
-    session: String,
-    state: String,
+    (session, state): (String, String),
+    channels: Vec<SessionId>,
     timeout: Option<f64>,
 ) {
     reg.allow(&session, &state);
     let id = reg.next_id();
-    if let Some(secs) = timeout {
-        // Not cancelled when the reply comes: the pending entry is gone
-        // by then, and the alarm finds nothing to do.
-        let _ = ctx.delay_set("ikc_call_timeout", secs, (id,));
-    }
+    let alarm = timeout.and_then(|secs| ctx.delay_set("ikc_call_timeout", secs, (id,)).ok());
     reg.calls.insert(
         id,
         PendingCall {
             session: caller,
             state: state.clone(),
             key: (session, state),
+            channels,
+            alarm,
         },
     );
+}
+
+/// A call ended (answered, failed or abandoned): drop its timeout, which
+/// would otherwise keep the `IKC` session, and so the kernel, busy until
+/// it passed. `responder` is the `IKC` session, the alarm's owner.
+pub(crate) fn cancel_timeout<H: 'static>(
+    ctx: &mut Ctx<'_, H>,
+    responder: SessionId,
+    call: &PendingCall,
+) {
+    if let Some(alarm) = call.alarm {
+        let _ = ctx.kernel().alarm_remove_for(responder, alarm);
+    }
+}
+
+/// End calls that will get no reply: each caller's RSVP state gets
+/// `(undef, message, when)` at once, the shape a timeout has.
+pub(crate) fn fail_calls<H: 'static>(
+    ctx: &mut Ctx<'_, H>,
+    responder: SessionId,
+    calls: Vec<PendingCall>,
+    message: &str,
+    when: &str,
+) {
+    for call in calls {
+        cancel_timeout(ctx, responder, &call);
+        log::debug!(target: "poe::ikc", "call replying to {}/{} ended: {message}", call.key.0, call.key.1);
+        let _ = ctx.post(
+            call.session,
+            call.state.clone(),
+            (Value::Undef, message, when),
+        );
+    }
 }
 
 /// Start subscribing `caller` to `specs`; `callback` gets the accepted

@@ -30,7 +30,9 @@ pub(crate) struct Monitor {
     pub data: Value,
 }
 
-/// A call waiting for its reply (poe-rs: with an optional timeout).
+/// A call waiting for its reply (poe-rs: with an optional timeout). It
+/// ends exactly once: with the reply, a remote error, its timeout, the
+/// close of the last channel it was written to, or IKC's shutdown.
 #[derive(Debug)]
 pub(crate) struct PendingCall {
     /// The caller and the state the reply goes to.
@@ -38,6 +40,10 @@ pub(crate) struct PendingCall {
     pub state: String,
     /// The allowance key the reply consumes.
     pub key: (String, String),
+    /// The channel sessions it was written to, still open.
+    pub channels: Vec<SessionId>,
+    /// Its timeout alarm, owned by the `IKC` session.
+    pub alarm: Option<AlarmId>,
 }
 
 /// A subscription request waiting for its receipts.
@@ -217,25 +223,50 @@ impl Registry {
     }
 
     /// Use up one allowance for (session, state), if there is one; the
-    /// oldest pending call waiting on it is answered.
-    pub(crate) fn consume_allowance(&mut self, session: &str, state: &str) -> bool {
+    /// oldest pending call waiting on it is answered, and returned (its
+    /// timeout is the caller's to cancel).
+    pub(crate) fn consume_allowance(&mut self, session: &str, state: &str) -> Option<PendingCall> {
         let key = (session.to_owned(), state.to_owned());
-        let Some(n) = self.allowances.get_mut(&key) else {
-            return false;
-        };
+        let n = self.allowances.get_mut(&key)?;
         *n -= 1;
         if *n == 0 {
             self.allowances.remove(&key);
         }
-        if let Some(id) = self
+        let id = self
             .calls
             .iter()
             .find(|(_, c)| c.key == key)
-            .map(|(id, _)| *id)
-        {
-            self.calls.remove(&id);
+            .map(|(id, _)| *id)?;
+        self.calls.remove(&id)
+    }
+
+    /// A channel closed: its pending calls lose it, and those written to
+    /// no other open channel can never be answered. They are returned,
+    /// their allowances revoked.
+    pub(crate) fn take_calls_on(&mut self, channel: SessionId) -> Vec<PendingCall> {
+        let mut orphans = Vec::new();
+        for (id, call) in self.calls.iter_mut() {
+            let before = call.channels.len();
+            call.channels.retain(|c| *c != channel);
+            if before > 0 && call.channels.is_empty() {
+                orphans.push(*id);
+            }
         }
-        true
+        self.take_calls(&orphans)
+    }
+
+    /// Every pending call, their allowances revoked (IKC shuts down).
+    pub(crate) fn take_all_calls(&mut self) -> Vec<PendingCall> {
+        let ids: Vec<u64> = self.calls.keys().copied().collect();
+        self.take_calls(&ids)
+    }
+
+    fn take_calls(&mut self, ids: &[u64]) -> Vec<PendingCall> {
+        let calls: Vec<PendingCall> = ids.iter().filter_map(|id| self.calls.remove(id)).collect();
+        for call in &calls {
+            self.revoke_allowance(&call.key);
+        }
+        calls
     }
 
     /// Take back one allowance (a call that timed out or failed).
