@@ -1,6 +1,6 @@
 //! ReadWrite's less travelled parameters and methods: InputHandle +
 //! OutputHandle, a custom Driver, put_all, flush, set_input_filter,
-//! set_output_filter, shutdown_input.
+//! set_output_filter, shutdown_input, and the order of watermark events.
 
 use poe_filters::{Block, Line, Stream};
 use poe_kernel::{ClockKind, Ctx, Kernel, Session, Value};
@@ -363,6 +363,46 @@ fn shutdown_input_stops_reading_and_the_peer_can_no_longer_send() {
             "done".to_owned(),
         ]
     );
+}
+
+#[test]
+fn high_event_comes_before_low_even_when_one_write_drains_everything() {
+    let k = Kernel::new().unwrap();
+    let (mine, mut theirs) = pair();
+    let out = Log::default();
+    let o = out.clone();
+    let mine = RefCell::new(Some(mine));
+    k.create(
+        Session::new(Heap::default())
+            .state("_start", move |ctx| {
+                let w = ReadWrite::builder(mine.borrow_mut().take().unwrap())
+                    .filter(Stream::new())
+                    .high_mark(1000)
+                    .low_mark(100)
+                    .high_event("high")
+                    .low_event("low")
+                    .flushed_event("flushed")
+                    .build(ctx)
+                    .unwrap();
+                // The first put queues the write; the second crosses
+                // HighMark. Both together fit the socket in one write.
+                assert!(!w.put(vec![b'w'; 600]).unwrap());
+                assert!(w.put(vec![b'w'; 1400]).unwrap());
+                ctx.heap.wheel = Some(w);
+            })
+            .state("high", log_event)
+            .state("low", log_event)
+            .state("flushed", move |ctx| {
+                log_event(ctx);
+                finish(ctx, &o);
+            }),
+    )
+    .unwrap();
+    k.run();
+    assert_eq!(read_n(&mut theirs, 2000), vec![b'w'; 2000]);
+    // A program that pauses on HighEvent and resumes on LowEvent must see
+    // them in this order.
+    assert_eq!(*out.borrow(), ["high", "low", "flushed"]);
 }
 
 #[test]
