@@ -298,7 +298,18 @@ impl SocketFactory {
         self.id
     }
 
-    /// Rename the events (POE's `event`); `None` keeps a name.
+    /// Rename the events at run time (POE's `event(SuccessEvent => ..,
+    /// FailureEvent => ..)`); the next connection or failure is reported
+    /// under the new name.
+    ///
+    /// `None` keeps the current name. That is what POE 1.370 does with
+    /// undef: its manual says an undefined name disables the event, but
+    /// `event` carps ("SuccessEvent requires an event name.  ignoring
+    /// undef") and keeps the old one. Both events are required, so neither
+    /// can be turned off; drop the wheel to stop it.
+    ///
+    /// A setup failure found while building (bind, an immediate connect
+    /// failure) is queued by `build` under the name it had then, as in POE.
     pub fn event(&self, success: Option<EventName>, failure: Option<EventName>) {
         let mut st = self.state.borrow_mut();
         if let Some(s) = success {
