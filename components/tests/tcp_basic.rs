@@ -2,7 +2,7 @@
 //! sequences of POE's comp_tcp test.
 
 use poe_components::tcp::{Client, Server};
-use poe_kernel::{Kernel, Value};
+use poe_kernel::Kernel;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -85,5 +85,4 @@ fn server_and_client_exchange_lines_and_shut_down_in_poe_order() {
     ];
     assert_eq!(*log, expect, "{log:#?}");
     assert_eq!(k.session_count(), 0);
-    let _ = Value::Undef;
 }

@@ -1,26 +1,17 @@
 //! Client::TCP: connect errors and timeouts, reconnecting, the `connect`
 //! event, graceful shutdown (POE's connect_errors and comp_tcp tests).
 
-use poe_components::tcp::{Client, ComponentError, Server};
+mod tcp_common;
+
+use poe_components::tcp::{Client, ComponentError, FilterSpec, Server};
+use poe_filters::Stream;
 use poe_kernel::{ClockKind, Kernel};
-use socket2::{Domain, Socket, Type};
 use std::cell::RefCell;
+use std::io::Read;
 use std::net::TcpListener;
 use std::rc::Rc;
-
-type Log = Rc<RefCell<Vec<String>>>;
-
-fn push(log: &Log, s: impl Into<String>) {
-    log.borrow_mut().push(s.into());
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::sync::mpsc;
+use tcp_common::*;
 
 #[test]
 fn a_refused_connect_reports_errno_111_and_the_client_ends() {
@@ -42,27 +33,8 @@ fn a_refused_connect_reports_errno_111_and_the_client_ends() {
 #[test]
 fn connect_timeout_against_a_listener_that_never_accepts() {
     // A full backlog drops new SYNs: the connect hangs until the timeout.
-    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    listener
-        .bind(
-            &"127.0.0.1:0"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        )
-        .unwrap();
-    listener.listen(0).unwrap();
-    let addr = listener.local_addr().unwrap().as_socket().unwrap();
-    let fillers: Vec<Socket> = (0..4)
-        .map(|_| {
-            let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-            s.set_nonblocking(true).unwrap();
-            let _ = s.connect(&addr.into());
-            s
-        })
-        .collect();
-    std::thread::sleep(std::time::Duration::from_millis(100)); // handshakes land
-                                                               // On the virtual clock: nothing is ready, so time jumps to the timeout.
+    let (listener, addr, filler) = full_backlog_listener();
+    // On the virtual clock: nothing is ready, so time jumps to the timeout.
     let k = Kernel::builder().clock(ClockKind::Virtual).build().unwrap();
     let started = k.now();
     let log: Log = Rc::default();
@@ -89,7 +61,7 @@ fn connect_timeout_against_a_listener_that_never_accepts() {
         *log.borrow(),
         ["connect 110 Connection timed out after 30s"]
     );
-    drop((listener, fillers));
+    drop((listener, filler));
 }
 
 #[test]
@@ -189,34 +161,64 @@ fn reconnecting_with_a_delay_finds_a_restarted_server() {
 
 #[test]
 fn shutdown_flushes_the_clients_output_first() {
+    const MB: usize = 1 << 20;
+    // A server that reads nothing until told, then everything.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(STALL)).unwrap();
+        go_rx.recv_timeout(STALL).expect("shutdown never ran");
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        all
+    });
     let k = Kernel::new().unwrap();
-    let got: Rc<RefCell<Vec<String>>> = Rc::default();
-    let g = got.clone();
-    let server = Server::builder::<()>()
-        .address("127.0.0.1")
-        .alias("sink")
-        .client_input(move |ctx| g.borrow_mut().push(ctx.arg(0).to_string()))
-        .client_disconnected(|ctx| ctx.post("sink", "shutdown", ()).unwrap())
-        .spawn(&k)
-        .unwrap();
     let log: Log = Rc::default();
-    let (l1, l2) = (log.clone(), log.clone());
-    Client::builder::<()>("127.0.0.1", server.port())
+    let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
+    Client::builder::<usize>("127.0.0.1", port)
+        .filter(FilterSpec::new(Stream::new))
         .connected(|ctx| {
-            for i in 0..1000 {
-                ctx.heap.server.put(format!("line {i}")).unwrap();
+            // Write until the socket is full and a megabyte more waits in
+            // the driver, then shut down with all of that pending.
+            let block = vec![b'c'; 64 * 1024];
+            let w = ctx.heap.server.read_write().unwrap();
+            while w.get_driver_out_octets() < MB {
+                w.put(block.as_slice()).unwrap();
+                w.flush();
+                ctx.heap.user += block.len();
             }
+            ctx.yield_("check", ());
             ctx.yield_("shutdown", ());
+            ctx.yield_("go", ());
         })
-        .server_flushed(move |_| push(&l1, "flushed"))
-        .disconnected(move |_| push(&l2, "disconnected"))
+        // Runs just before shutdown, in the same batch of events: what it
+        // sees pending is what shutdown sees.
+        .inline_state("check", move |ctx| {
+            let w = ctx.heap.server.read_write().unwrap();
+            push(
+                &l1,
+                format!("pending at shutdown: {}", w.get_driver_out_octets() >= MB),
+            );
+        })
+        .inline_state("go", move |_| go_tx.send(()).unwrap())
+        .server_flushed(move |_| push(&l2, "flushed"))
+        .disconnected(move |ctx| push(&l3, format!("disconnected after {} octets", ctx.heap.user)))
         .server_input(|_| ())
         .spawn(&k)
         .unwrap();
     k.run();
-    assert_eq!(got.borrow().len(), 1000);
-    assert_eq!(got.borrow()[999], "line 999");
-    assert_eq!(*log.borrow(), ["flushed", "disconnected"]);
+    let got = peer.join().unwrap();
+    assert!(got.len() > MB && got.iter().all(|&b| b == b'c'));
+    assert_eq!(
+        *log.borrow(),
+        [
+            "pending at shutdown: true".to_owned(),
+            "flushed".to_owned(),
+            format!("disconnected after {} octets", got.len()),
+        ]
+    );
 }
 
 #[test]

@@ -3,34 +3,17 @@
 //! Clients here are plain blocking sockets on threads, so the server side
 //! is what is tested.
 
+mod tcp_common;
+
 use poe_components::tcp::{ComponentError, Domain, FilterSpec, Server};
 use poe_filters::Stream;
-use poe_kernel::{Kernel, Session, SessionId, Value};
+use poe_kernel::{Kernel, Session};
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::rc::Rc;
-use std::thread::JoinHandle;
-
-type Log = Rc<RefCell<Vec<String>>>;
-
-fn push(log: &Log, s: impl Into<String>) {
-    log.borrow_mut().push(s.into());
-}
-
-/// A blocking client on a thread: send `lines`, read until the server
-/// closes, return what it said.
-fn client(port: u16, lines: &[&str]) -> JoinHandle<Vec<String>> {
-    let lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
-    std::thread::spawn(move || {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let mut w = s.try_clone().unwrap();
-        for l in &lines {
-            w.write_all(format!("{l}\n").as_bytes()).unwrap();
-        }
-        BufReader::new(s).lines().map_while(Result::ok).collect()
-    })
-}
+use std::sync::mpsc;
+use tcp_common::*;
 
 #[test]
 fn rot13_server_answers_and_closes_on_quit() {
@@ -70,33 +53,59 @@ fn rot13_server_answers_and_closes_on_quit() {
 
 #[test]
 fn shutdown_delivers_a_megabyte_of_pending_output_first() {
+    const MB: usize = 1 << 20;
     let k = Kernel::new().unwrap();
-    let server = Server::builder::<()>()
+    let log: Log = Rc::default();
+    let (l1, l2) = (log.clone(), log.clone());
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let server = Server::builder::<usize>()
         .address("127.0.0.1")
         .client_filter(FilterSpec::new(Stream::new))
         .client_connected(|ctx| {
+            // The client reads nothing yet: write until its socket is
+            // full and a megabyte more waits in the driver.
             let block = vec![b'z'; 64 * 1024];
-            for _ in 0..16 {
-                ctx.heap.client.put(block.as_slice()).unwrap();
+            let w = ctx.heap.client.wheel().unwrap();
+            while w.get_driver_out_octets() < MB {
+                w.put(block.as_slice()).unwrap();
+                w.flush();
+                ctx.heap.user += block.len();
             }
-            // Shut down with most of it still buffered.
+            ctx.yield_("check", ());
             ctx.yield_("shutdown", ());
+            ctx.yield_("go", ());
+        })
+        // Runs just before shutdown, in the same batch of events: what it
+        // sees pending is what shutdown sees.
+        .inline_state("check", move |ctx| {
+            let pending = ctx.heap.client.wheel().unwrap().get_driver_out_octets();
+            push(&l1, format!("pending at shutdown: {}", pending >= MB));
+        })
+        .inline_state("go", move |_| {
+            go_tx.send(()).unwrap();
         })
         .client_input(|_| ())
-        .client_disconnected(|ctx| ctx.post(ctx.heap.listener, "shutdown", ()).unwrap())
+        .client_disconnected(move |ctx| {
+            push(&l2, format!("disconnected after {} octets", ctx.heap.user));
+            ctx.post(ctx.heap.listener, "shutdown", ()).unwrap();
+        })
         .spawn(&k)
         .unwrap();
     let port = server.port();
     let reader = std::thread::spawn(move || {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(100)); // let the buffer fill
+        let mut s = TcpStream::connect(local(port)).unwrap();
+        s.set_read_timeout(Some(STALL)).unwrap();
+        go_rx.recv_timeout(STALL).expect("shutdown never ran");
         let mut all = Vec::new();
         s.read_to_end(&mut all).unwrap();
         all
     });
     k.run();
     let got = reader.join().unwrap();
-    assert_eq!(got.len(), 1 << 20);
+    let log = log.borrow();
+    assert_eq!(log[0], "pending at shutdown: true");
+    assert_eq!(log[1], format!("disconnected after {} octets", got.len()));
+    assert!(got.len() > MB, "{}", got.len());
     assert!(got.iter().all(|&b| b == b'z'));
 }
 
@@ -291,6 +300,15 @@ fn bad_construction_is_an_error() {
         half_filters.to_string().contains("together"),
         "{half_filters}"
     );
+    let other_half = Server::builder::<()>()
+        .client_input(|_| ())
+        .client_output_filter(FilterSpec::new(Stream::new))
+        .spawn(&k)
+        .unwrap_err();
+    assert!(
+        matches!(other_half, ComponentError::Conflict(_)),
+        "{other_half}"
+    );
     let some_marks = Server::builder::<()>()
         .client_input(|_| ())
         .high_mark(100)
@@ -404,5 +422,4 @@ fn inline_and_object_states_belong_to_connection_sessions() {
     assert_eq!(c.join().unwrap(), ["reported"]);
     assert_eq!(*log.borrow(), [r#"seen ["a", "b"]"#]);
     assert_eq!(tally.lines.get(), 2);
-    let _ = (Value::Undef, SessionId::KERNEL);
 }

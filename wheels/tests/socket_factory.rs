@@ -7,6 +7,7 @@ use poe_wheels::{ListenAccept, SocketFactory, WheelId};
 use socket2::Socket;
 use std::cell::{Cell, RefCell};
 use std::net::{TcpListener, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 
 type Log = Rc<RefCell<Vec<String>>>;
@@ -154,19 +155,25 @@ fn connection_refused_is_a_connect_failure_with_errno_111() {
 #[test]
 fn connect_timeout_reports_etimedout() {
     // A listener whose backlog is full drops new SYNs; TCP_USER_TIMEOUT
-    // bounds how long the connect keeps trying.
+    // bounds how long the connect keeps trying. listen(0) admits one
+    // connection to the accept queue: once the filler is queued (the
+    // listener polls readable) the queue is full.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let sock = Socket::from(listener);
     sock.listen(0).unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..4 {
-        let s = Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        s.set_nonblocking(true).unwrap();
-        let _ = s.connect(&addr.into());
-        fillers.push(s);
-    }
-    std::thread::sleep(std::time::Duration::from_millis(100)); // let the handshakes land
+    let filler = Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    filler.set_nonblocking(true).unwrap();
+    let _ = filler.connect(&addr.into());
+    let mut pfd = libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call. The timeout
+    // is a watchdog: loopback handshakes take microseconds.
+    let ready = unsafe { libc::poll(&mut pfd, 1, 20_000) };
+    assert_eq!(ready, 1, "the filler never reached the accept queue");
     let k = Kernel::new().unwrap();
     let log: Log = Rc::default();
     k.create(factory_session("client", &log, move |ctx| {
@@ -187,7 +194,7 @@ fn connect_timeout_reports_etimedout() {
         log[0].starts_with("client fail connect 110 Connection timed out"),
         "{log:?}"
     );
-    drop((sock, fillers));
+    drop((sock, filler));
 }
 
 #[test]

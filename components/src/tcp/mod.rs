@@ -15,7 +15,7 @@ mod server;
 pub use client::{Client, ClientBuilder, ClientHeap, ServerWheel};
 pub use error::ComponentError;
 pub use filter::FilterSpec;
-pub use server::{ClientWheel, Connection, Listener, Server, ServerBuilder};
+pub use server::{ClientWheel, Connection, Listener, Listening, Server, ServerBuilder};
 
 use poe_kernel::{Ctx, Value};
 use std::rc::Rc;

@@ -2,4 +2,4 @@
 
 mod sysrw;
 
-pub use sysrw::{ReadOutcome, SysRw};
+pub use sysrw::{DriverError, ReadOutcome, SysRw};

@@ -31,13 +31,20 @@ pub enum ReadOutcome {
     Eof,
 }
 
-/// An invalid driver setting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DriverError(&'static str);
+/// An invalid driver setting (where POE's `POE::Driver::SysRW->new`
+/// croaks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// `BlockSize` was zero.
+    ZeroBlockSize,
+}
 
 impl fmt::Display for DriverError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        match self {
+            DriverError::ZeroBlockSize => f.write_str("BlockSize must be greater than zero"),
+        }
     }
 }
 
@@ -104,7 +111,7 @@ impl SysRw {
     /// `BlockSize`; zero is refused).
     pub fn with_block_size(block_size: usize) -> Result<SysRw, DriverError> {
         if block_size == 0 {
-            return Err(DriverError("BlockSize must be greater than zero"));
+            return Err(DriverError::ZeroBlockSize);
         }
         Ok(SysRw {
             block_size,
@@ -305,7 +312,10 @@ mod tests {
         );
         drop(a);
         assert_eq!(r.get(b.as_raw_fd(), |_| ()).unwrap(), ReadOutcome::Eof);
-        assert!(SysRw::with_block_size(0).is_err());
+        assert_eq!(
+            SysRw::with_block_size(0).unwrap_err(),
+            DriverError::ZeroBlockSize
+        );
     }
 
     #[test]

@@ -83,8 +83,9 @@ fn input_failed<H: 'static>(
 }
 
 /// `... -> select write`: queued by `put` when output appears, and watched
-/// for writability only while output is blocked. Writes what is buffered,
-/// then reports the watermark crossings and FlushedEvent.
+/// for writability only while output is blocked (and queued by a `put` that
+/// crossed HighMark). Writes what is buffered, then reports HighEvent,
+/// LowEvent and FlushedEvent, in that order, as they are due.
 pub(super) fn write<H: 'static>(
     weak: Weak<RefCell<Inner>>,
     id: WheelId,
@@ -127,11 +128,11 @@ pub(super) fn write<H: 'static>(
                 }
             }
             Ok(left) => {
-                let (low, high, events) = {
+                let (high, low, events) = {
                     let mut inner = rc.borrow_mut();
-                    let (low, high) = inner.watermark_transition();
+                    let (high, low) = inner.watermark_transition();
                     inner.write_watched = left > 0;
-                    (low, high, inner.events.clone())
+                    (high, low, inner.events.clone())
                 };
                 drop(rc);
                 if left > 0 && !watched {
@@ -147,8 +148,8 @@ pub(super) fn write<H: 'static>(
                     let _ = ctx.select_remove(&Fd(fd), Mode::Write);
                 }
                 let emit = [
-                    (low, events.low),
                     (high, events.high),
+                    (low, events.low),
                     (left == 0, events.flushed),
                 ];
                 for (due, event) in emit {

@@ -119,7 +119,9 @@ impl ReadWriteBuilder {
         self
     }
 
-    /// `HighEvent`: `(wheel_id)` (needs `HighMark`).
+    /// `HighEvent`: `(wheel_id)` (needs `HighMark`). The `put` that
+    /// crosses HighMark queues it (POE's never fires); it always arrives
+    /// before the LowEvent of the drain that follows.
     pub fn high_event(mut self, e: impl Into<EventName>) -> Self {
         self.events.high = Some(e.into());
         self
@@ -193,6 +195,7 @@ impl ReadWriteBuilder {
             events: self.events,
             marks,
             high_water: false,
+            high_due: false,
             auto_flush: self.auto_flush,
             input_paused: false,
             input_done: false,
@@ -362,7 +365,7 @@ impl ReadWrite {
     }
 
     fn put_records(&self, records: impl Iterator<Item = Value>) -> Result<bool, FilterError> {
-        let (high, schedule, write_now, fd, announce) = {
+        let (high, schedule, write_now, fd) = {
             let mut inner = self.inner.borrow_mut();
             let was_empty = inner.driver.octets_buffered() == 0;
             {
@@ -380,33 +383,34 @@ impl ReadWrite {
                 return Ok(false);
             }
             let buffered = inner.driver.octets_buffered();
-            // Crossing HighMark here announces it: HighEvent is queued at
-            // once (POE sets the flag here and so never fires HighEvent).
-            let announce = match inner.marks {
+            // Crossing HighMark here announces it (POE sets the flag here
+            // and so never fires HighEvent). The write event delivers the
+            // announcement before it reports anything else, so HighEvent
+            // always comes before the LowEvent of the drain that follows.
+            let crossed = match inner.marks {
                 Some((high, _)) if buffered >= high && !inner.high_water => {
                     inner.high_water = true;
-                    inner.events.high.clone()
+                    inner.high_due = true;
+                    true
                 }
-                _ => None,
+                _ => false,
             };
             let high = inner.marks.is_some() && inner.high_water;
-            let schedule = was_empty && buffered > 0 && !inner.flush_queued && !inner.write_watched;
+            // Output appeared: a write is needed (unless one is blocked
+            // waiting for the socket, which will take this too).
+            let start = was_empty && buffered > 0 && !inner.flush_queued && !inner.write_watched;
+            // An announcement needs the write event even while blocked.
+            let schedule = start || (crossed && !inner.flush_queued);
             if schedule {
                 inner.flush_queued = true;
             }
             (
                 high,
                 schedule,
-                schedule && inner.auto_flush,
+                start && inner.auto_flush,
                 inner.handles.out_fd(),
-                announce,
             )
         };
-        if let Some(event) = announce {
-            if let Some(k) = self.kernel.upgrade() {
-                let _ = k.post(self.session, event, (self.id,));
-            }
-        }
         if write_now {
             // AutoFlush: write at once; the queued write event still
             // reports errors, watermarks and the flush.

@@ -69,6 +69,9 @@ pub(crate) struct Inner {
     pub marks: Option<(usize, usize)>,
     /// Above the high mark since the last time below the low one.
     pub high_water: bool,
+    /// A `put` crossed the high mark: the next write event announces it
+    /// (HighEvent) before anything else.
+    pub high_due: bool,
     pub auto_flush: bool,
     /// `pause_input`: no further reads until `resume_input`.
     pub input_paused: bool,
@@ -85,21 +88,23 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// What the watermarks say after the buffer changed: `(low, high)`
-    /// events to emit. Low before high; never both.
+    /// What the watermarks say after the buffer changed: `(high, low)`
+    /// events to emit, in that order. Both only when a `put` crossed the
+    /// high mark and this write drained the buffer below the low one.
     pub fn watermark_transition(&mut self) -> (bool, bool) {
+        let announced = std::mem::take(&mut self.high_due);
         let Some((high, low)) = self.marks else {
             return (false, false);
         };
         let buffered = self.driver.octets_buffered();
         if self.high_water && buffered <= low {
             self.high_water = false;
-            (true, false)
+            (announced, true)
         } else if !self.high_water && buffered >= high {
             self.high_water = true;
-            (false, true)
+            (true, false)
         } else {
-            (false, false)
+            (announced, false)
         }
     }
 }

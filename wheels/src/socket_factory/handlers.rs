@@ -71,10 +71,11 @@ pub(crate) fn accept<H: 'static>(
                         errno,
                         libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM
                     );
-                    if exhausted {
-                        back_off(ctx, &weak, fd, &retry_event);
-                    }
-                    if let Some(failure) = failure {
+                    // Out of descriptors: back off, and report only the
+                    // first failure of the episode (it ends at the next
+                    // successful accept), not every retry.
+                    let report = !exhausted || back_off(ctx, &weak, fd, &retry_event, errno);
+                    if let (true, Some(failure)) = (report, failure) {
                         let args = failure_args(&Failure::from_io("accept", &e), id);
                         let _ = ctx.call(me, failure, args);
                     }
@@ -136,24 +137,35 @@ pub(crate) fn raw_sockaddr(addr: &SockAddr) -> Vec<u8> {
 
 /// Out of descriptors: the connection stays in the backlog, and accepting
 /// pauses for a while instead of failing in a busy loop (POE's select
-/// would report the listener ready, and fail, on every timeslice).
+/// would report the listener ready, and fail, on every timeslice). Returns
+/// true for the first failure of an episode, the one to report.
 fn back_off<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     weak: &Weak<RefCell<State>>,
     fd: RawFd,
     retry_event: &str,
-) {
-    let Some(state) = weak.upgrade() else { return };
-    let wait = {
+    errno: i32,
+) -> bool {
+    let Some(state) = weak.upgrade() else {
+        return false;
+    };
+    let (wait, first) = {
         let mut st = state.borrow_mut();
+        let first = st.last_backoff == 0.0;
         // Double the wait while failures continue; an accept resets it.
         st.backoff = (st.last_backoff * 2.0).clamp(BACKOFF_MIN, BACKOFF_MAX);
         st.last_backoff = st.backoff;
-        st.backoff
+        (st.backoff, first)
     };
-    log::warn!(target: "poe::wheels", "accept on fd {fd}: out of descriptors, retrying in {wait}s");
+    let why = crate::errno_text(errno);
+    if first {
+        log::warn!(target: "poe::wheels", "accept on fd {fd}: {why}; retrying in {wait}s");
+    } else {
+        log::debug!(target: "poe::wheels", "accept on fd {fd}: still {why}; retrying in {wait}s");
+    }
     ctx.select_pause(&Fd(fd), Mode::Read);
     let _ = ctx.delay(retry_event.to_owned(), wait, ());
+    first
 }
 
 /// `... -> retry accept`: the backoff is over; accept again.

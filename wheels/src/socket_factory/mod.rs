@@ -101,7 +101,8 @@ pub(crate) struct State {
     /// Seconds to wait before accepting again after EMFILE and friends;
     /// 0 when accepting normally.
     pub backoff: f64,
-    /// The last such wait (doubles while failures continue).
+    /// The last such wait (doubles while failures continue); 0 outside an
+    /// episode of failures, which ends at the next successful accept.
     pub last_backoff: f64,
     /// The descriptor the wheel watches, while it watches one.
     pub fd: Option<RawFd>,
@@ -234,6 +235,12 @@ impl SocketFactoryBuilder {
     }
 
     /// `FailureEvent` (required): `(operation, errno, message, wheel_id)`.
+    ///
+    /// A listener that runs out of descriptors (EMFILE, ENFILE, ENOBUFS,
+    /// ENOMEM on `accept`) reports the first failure only, then backs off
+    /// (50 ms, doubling to 1 s) and retries quietly until an accept
+    /// succeeds; the next failure after that starts a new episode and is
+    /// reported again.
     pub fn failure_event(mut self, e: impl Into<EventName>) -> Self {
         self.failure_event = Some(e.into());
         self
@@ -291,7 +298,18 @@ impl SocketFactory {
         self.id
     }
 
-    /// Rename the events (POE's `event`); `None` keeps a name.
+    /// Rename the events at run time (POE's `event(SuccessEvent => ..,
+    /// FailureEvent => ..)`); the next connection or failure is reported
+    /// under the new name.
+    ///
+    /// `None` keeps the current name. That is what POE 1.370 does with
+    /// undef: its manual says an undefined name disables the event, but
+    /// `event` carps ("SuccessEvent requires an event name.  ignoring
+    /// undef") and keeps the old one. Both events are required, so neither
+    /// can be turned off; drop the wheel to stop it.
+    ///
+    /// A setup failure found while building (bind, an immediate connect
+    /// failure) is queued by `build` under the name it had then, as in POE.
     pub fn event(&self, success: Option<EventName>, failure: Option<EventName>) {
         let mut st = self.state.borrow_mut();
         if let Some(s) = success {

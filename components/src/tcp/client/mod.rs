@@ -14,8 +14,8 @@ use std::rc::Rc;
 /// POE::Component::Client::TCP. Start one with [`Client::builder`].
 ///
 /// The session handles three public events: `connect` (optionally with a
-/// new address and port), `reconnect`, and `shutdown` (flush, then
-/// disconnect).
+/// new address and port, as text or numbers; undef keeps the current
+/// one), `reconnect`, and `shutdown` (flush, then disconnect).
 ///
 /// ```no_run
 /// use poe_components::tcp::Client;

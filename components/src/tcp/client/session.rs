@@ -202,7 +202,9 @@ fn cancel_timeout<U: 'static>(ctx: C<U>) {
 
 fn connect_success<U: 'static>(cfg: &Config<U>, ctx: C<U>) {
     cancel_timeout(ctx);
-    let Some(mut socket) = ctx.arg(0).take_local::<Socket>() else {
+    // Taken out of the arguments: Connected sees undef in its place, as
+    // documented (the socket lives in the wheel from here on).
+    let Some(mut socket) = ctx.take_arg(0).take_local::<Socket>() else {
         return;
     };
     if let Some(pre) = &cfg.pre_connect {

@@ -279,7 +279,8 @@ impl<U: 'static> ServerBuilder<U> {
         self
     }
 
-    /// `ClientFilter` for both directions (default: Line).
+    /// `ClientFilter` for both directions (default: Line). Ignored, with a
+    /// warning, when `ClientInputFilter` and `ClientOutputFilter` are given.
     pub fn client_filter(mut self, f: FilterSpec) -> Self {
         self.client.filter = Some(f);
         self
@@ -352,7 +353,9 @@ impl<U: 'static> ServerBuilder<U> {
     }
 
     /// POE's croaks: exactly one of Acceptor and ClientInput; input and
-    /// output filters together; all four watermark settings or none.
+    /// output filters together; all four watermark settings or none. With
+    /// ClientFilter as well as both of those, POE only warns and ignores
+    /// ClientFilter; so does this.
     fn check(&self) -> Result<(), ComponentError> {
         let c = &self.client;
         match (&self.acceptor, &c.input) {
@@ -381,7 +384,8 @@ impl<U: 'static> ServerBuilder<U> {
             ));
         }
         if c.filter.is_some() && c.input_filter.is_some() {
-            log::warn!(target: "poe::components", "Server: ClientInputFilter/ClientOutputFilter override ClientFilter");
+            // POE carps and goes on without ClientFilter.
+            log::warn!(target: "poe::components", "ClientFilter ignored with ClientInputFilter and ClientOutputFilter");
         }
         Ok(())
     }
