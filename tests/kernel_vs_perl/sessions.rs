@@ -313,3 +313,69 @@ fn postbacks_and_callbacks_keep_their_session_alive_like_perl() {
     k.run();
     check("postback", t.lines());
 }
+
+/// A `_default` handler logging lifecycle events the way
+/// default_lifecycle.pl prints them.
+fn show_default(who: &'static str) -> impl Fn(&mut Ctx<Trace>) + 'static {
+    move |ctx| {
+        let ev = ctx.arg(0).to_string();
+        if ev == "_stop" {
+            return;
+        }
+        let args: Vec<String> = ctx
+            .arg(1)
+            .as_list()
+            .unwrap()
+            .iter()
+            .map(|v| match v {
+                Value::Int(_) => sid(v),
+                other => val(other),
+            })
+            .collect();
+        let line = format!(
+            "{who} _default {ev} [{}] state={}",
+            args.join(","),
+            ctx.event()
+        );
+        ctx.heap.log(line);
+    }
+}
+
+#[test]
+fn default_receives_child_and_parent_without_handlers_like_perl() {
+    let t = Trace::new();
+    let k = Kernel::new().unwrap();
+    let tc = t.clone();
+    k.create(
+        Session::new(t.clone())
+            .state("_start", move |ctx| {
+                for n in 1..=2 {
+                    let child = Session::new(tc.clone())
+                        .state("_start", move |ctx| {
+                            if n == 1 {
+                                ctx.yield_("leave", ());
+                            }
+                            format!("started{n}")
+                        })
+                        .state("leave", move |ctx| {
+                            ctx.detach_myself().unwrap();
+                            ctx.heap.log(format!("child{n} detached"));
+                        })
+                        .state(
+                            "_default",
+                            show_default(if n == 1 { "child1" } else { "child2" }),
+                        )
+                        .state("_stop", move |ctx| {
+                            ctx.heap.log(format!("child{n} stop"));
+                            format!("x{n}")
+                        });
+                    ctx.create(child).unwrap();
+                }
+            })
+            .state("_default", show_default("parent"))
+            .state("_stop", |ctx| ctx.heap.log("parent stop")),
+    )
+    .unwrap();
+    k.run();
+    check("default_lifecycle", t.lines());
+}

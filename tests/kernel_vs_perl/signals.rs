@@ -256,3 +256,74 @@ fn a_panic_becomes_die_and_reaches_the_sessions_perl_reaches() {
     t.log(format!("run died: {message}"));
     check("die", t.lines());
 }
+
+/// A node of the `parent_stop` tree: aliased, logging its lifecycle
+/// events; `boom` panics.
+fn stop_node(
+    name: &'static str,
+    kids: Vec<(&'static str, Vec<&'static str>)>,
+    t: Trace,
+) -> Session<Trace> {
+    Session::new(t)
+        .state("_start", move |ctx| {
+            ctx.alias_set(name).unwrap();
+            for (kid, grandkids) in &kids {
+                let grandkids = grandkids.iter().map(|g| (*g, Vec::new())).collect();
+                ctx.create(stop_node(kid, grandkids, ctx.heap.clone()))
+                    .unwrap();
+            }
+            format!("{name}-s")
+        })
+        .state("boom", move |_| -> Value { panic!("{name} broke") })
+        .state("_child", move |ctx| {
+            let ret = if ctx.args.len() > 2 {
+                format!(" ret={}", val(ctx.arg(2)))
+            } else {
+                String::new()
+            };
+            let line = format!(
+                "{name} _child {} {} nargs={}{ret}",
+                ctx.arg(0),
+                sid(ctx.arg(1)),
+                ctx.args.len()
+            );
+            ctx.heap.log(line)
+        })
+        .state("_parent", move |ctx| {
+            let line = format!(
+                "{name} _parent old={} new={}",
+                sid(ctx.arg(0)),
+                sid(ctx.arg(1))
+            );
+            ctx.heap.log(line)
+        })
+        .state("_stop", move |ctx| {
+            ctx.heap.log(format!("{name} stop"));
+            format!("{name}-x")
+        })
+}
+
+#[test]
+fn a_parent_forced_to_stop_hands_its_live_child_to_the_grandparent_like_perl() {
+    let t = Trace::new();
+    let k = Kernel::new().unwrap();
+    // grand -> parent -> {victim, sibling}; nobody handles the victim's DIE.
+    let tree = vec![("parent", vec!["victim", "sibling"])];
+    k.create(stop_node("grand", tree, t.clone())).unwrap();
+    k.create(
+        Session::new(t.clone())
+            .state("_start", |ctx| ctx.yield_("go", ()))
+            .state("go", |ctx| {
+                ctx.heap.log("go");
+                ctx.post("victim", "boom", ()).unwrap();
+            }),
+    )
+    .unwrap();
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| k.run()));
+    let message = died
+        .err()
+        .and_then(|p| p.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    t.log(format!("run died: {message}"));
+    check("parent_stop", t.lines());
+}

@@ -211,27 +211,34 @@ impl Kernel {
         drop((timers, events, slot));
     }
 
-    /// Stop every marked session that is still garbage, most recently
-    /// marked first, until stops mark no more (§6.2).
+    /// Stop every marked session that is still garbage, until stops mark
+    /// no more (§6.2). Like POE, in rounds: each round takes the sessions
+    /// marked so far, most recently marked first; sessions its stops mark
+    /// (a parent losing its last child) wait for the next round.
     pub(super) fn gc_sweep(&self) {
-        if self.inner.sessions.borrow().marked.is_empty() {
-            return;
-        }
         loop {
-            let next = {
-                let mut reg = self.inner.sessions.borrow_mut();
-                let Some(sid) = reg.marked.pop() else { return };
-                match reg.get_mut(sid) {
-                    Some(slot) => {
+            let mut round = std::mem::take(&mut self.inner.sessions.borrow_mut().marked);
+            if round.is_empty() {
+                return;
+            }
+            for &sid in round.iter().rev() {
+                let garbage = {
+                    let mut reg = self.inner.sessions.borrow_mut();
+                    reg.get_mut(sid).is_some_and(|slot| {
                         slot.marked = false;
-                        (slot.is_garbage() && slot.phase != Phase::Stopping).then_some(sid)
-                    }
-                    None => None,
+                        slot.is_garbage() && slot.phase != Phase::Stopping
+                    })
+                };
+                if garbage {
+                    log::trace!(target: "poe::gc", "collecting session {sid}");
+                    self.stop_session(sid, None);
                 }
-            };
-            if let Some(sid) = next {
-                log::trace!(target: "poe::gc", "collecting session {sid}");
-                self.stop_session(sid, None);
+            }
+            // Keep the list's allocation when this round marked nobody.
+            let mut reg = self.inner.sessions.borrow_mut();
+            if reg.marked.is_empty() {
+                round.clear();
+                reg.marked = round;
             }
         }
     }
