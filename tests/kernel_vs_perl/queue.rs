@@ -94,3 +94,41 @@ fn alarm_api_return_values_and_firing_order_match_perl() {
     k.run();
     check("alarms", t.lines());
 }
+
+#[test]
+fn adjusted_and_new_alarms_queue_after_those_due_at_the_same_time_like_perl() {
+    let t = Trace::new();
+    let k = virtual_kernel();
+    k.create(
+        Session::new(t.clone())
+            .state("_start", |ctx| {
+                let base = ctx.now();
+                let adjust = |ctx: &mut Ctx<Trace>, name: &str, id: AlarmId, delta: f64| {
+                    let due = ctx.alarm_adjust(id, delta).unwrap();
+                    ctx.heap
+                        .log(format!("adjust {name} {delta:+} -> {:.2}", due - base));
+                };
+                let a = ctx.alarm_set("a", base - 5.0, ()).unwrap();
+                ctx.alarm_set("b", base - 4.0, ()).unwrap();
+                let c = ctx.alarm_set("c", base - 4.0, ()).unwrap();
+                let d = ctx.alarm_set("d", base - 3.0, ()).unwrap();
+                adjust(ctx, "a", a, 1.0);
+                ctx.alarm_set("e", base - 4.0, ()).unwrap();
+                adjust(ctx, "d", d, -1.0);
+                adjust(ctx, "c", c, 0.0);
+                ctx.alarm_set("f", base - 6.0, ()).unwrap();
+                let g = ctx.alarm_set("g", base - 7.0, ()).unwrap();
+                adjust(ctx, "g", g, 1.0);
+                ctx.alarm_add("h", base - 4.0, ()).unwrap();
+            })
+            .state("_default", |ctx| {
+                let ev = ctx.arg(0).to_string();
+                if !ev.starts_with('_') {
+                    ctx.heap.log(format!("fired {ev}"));
+                }
+            }),
+    )
+    .unwrap();
+    k.run();
+    check("alarm_ties", t.lines());
+}

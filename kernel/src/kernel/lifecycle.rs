@@ -186,7 +186,7 @@ impl Kernel {
         }
         let (timers, events) = {
             let mut q = self.inner.queue.borrow_mut();
-            let timers = q.timers.remove_owned(sid.get(), |_| true);
+            let timers = q.timers.remove_all_owned(sid.get());
             let events = if slot.to_me as usize > timers.len() || slot.from_me > 0 {
                 q.remove_fifo(|e| e.dest == sid || e.source == sid)
             } else {
@@ -271,7 +271,7 @@ impl Kernel {
     }
 
     pub(crate) fn detach_myself_with(&self, frame: Option<&mut Frame<'_>>) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("detach_myself")?;
         let (parent, starting) = {
             let reg = self.inner.sessions.borrow();
             let slot = reg.get(me).ok_or(KernelError::NoActiveSession)?;
@@ -301,7 +301,7 @@ impl Kernel {
     ) -> Result<()> {
         let child = self.resolve_session(child)?;
         let me = self
-            .current()
+            .current("detach_child")
             .map_err(|_| KernelError::NotPermitted("detach_child called outside a session"))?;
         if self.inner.sessions.borrow().parent_of(child) != Some(me) {
             return Err(KernelError::NotPermitted(

@@ -96,7 +96,7 @@ impl Kernel {
         event: impl Into<EventName>,
         args: impl IntoArgs,
     ) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("sig")?;
         let watch = SigWatch {
             session: me,
             event: event.into(),
@@ -122,7 +122,7 @@ impl Kernel {
 
     /// Stop watching a signal (POE's `sig(SIG)`).
     pub fn sig_remove(&self, signal: &str) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("sig_remove")?;
         self.inner
             .signals
             .borrow_mut()
