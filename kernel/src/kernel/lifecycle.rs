@@ -217,10 +217,13 @@ impl Kernel {
     /// (a parent losing its last child) wait for the next round.
     pub(super) fn gc_sweep(&self) {
         loop {
-            let mut round = std::mem::take(&mut self.inner.sessions.borrow_mut().marked);
-            if round.is_empty() {
-                return;
-            }
+            let mut round = {
+                let mut reg = self.inner.sessions.borrow_mut();
+                if reg.marked.is_empty() {
+                    return;
+                }
+                std::mem::take(&mut reg.marked)
+            };
             for &sid in round.iter().rev() {
                 let garbage = {
                     let mut reg = self.inner.sessions.borrow_mut();
