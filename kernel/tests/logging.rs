@@ -106,7 +106,16 @@ fn misuse_of_calls_signals_alarms_and_select_warns_on_poe_usage() {
     }))
     .unwrap();
     k.run();
+    // A handle to a session that has gone.
+    k.create(Session::new(()).state("_start", move |ctx| {
+        assert!(ctx.call(target, "x", ()).is_err());
+    }))
+    .unwrap();
+    k.run();
 
+    assert!(warned(&format!(
+        "call to session {target}: no such session"
+    )));
     assert!(warned("alarm_set outside any session"));
     assert!(warned("delay outside any session"));
     assert!(warned("alarm_remove_all outside any session"));

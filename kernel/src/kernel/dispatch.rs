@@ -97,7 +97,7 @@ impl Kernel {
             let Some(slot) = reg.get_mut(dest) else {
                 let e = KernelError::NoSuchSession(dest.into());
                 if if_busy == IfBusy::Fail {
-                    log::warn!(target: "poe::usage", "call to {dest}: {e}");
+                    log::warn!(target: "poe::usage", "call to session {dest}: {e}");
                 }
                 return Err(e);
             };
