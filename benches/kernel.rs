@@ -117,18 +117,44 @@ fn post_ring_rate(n: u64) -> f64 {
     n as f64 / t0.elapsed().as_secs_f64()
 }
 
-/// A small xorshift generator: the same random times on every run.
+/// A small xorshift generator: the same random numbers on every run, and
+/// the same as benches/peers/kernel.pl's (same algorithm, same seed).
 struct Rng(u64);
 impl Rng {
-    fn unit(&mut self) -> f64 {
+    fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        self.0
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in 0..m (modulo bias is negligible for these m).
+    fn below(&mut self, m: usize) -> usize {
+        (self.next() % m as u64) as usize
     }
 }
 
-/// `n` alarms at random times within the next second, every other one
+/// The alarms workload's random numbers: `n` offsets within one second,
+/// and which `n / 2` of the alarms to remove (indices in removal order, a
+/// partial Fisher-Yates shuffle). The Perl peer draws the same numbers.
+fn alarms_plan(n: usize) -> (Vec<f64>, Vec<usize>) {
+    let mut rng = Rng(42);
+    let offsets: Vec<f64> = (0..n).map(|_| rng.unit()).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in 0..n / 2 {
+        let j = i + rng.below(n - i);
+        order.swap(i, j);
+    }
+    order.truncate(n / 2);
+    (offsets, order)
+}
+
+/// `n` alarms at random times within the next second, a random half
 /// removed, the rest fired: alarms per CPU-second from the first set to the
 /// last fire.
 fn alarms_rate(n: u64) -> f64 {
@@ -136,24 +162,25 @@ fn alarms_rate(n: u64) -> f64 {
     let c0 = Rc::new(Cell::new(0.0));
     let c1 = Rc::new(Cell::new(0.0));
     let (s0, s1) = (c0.clone(), c1.clone());
+    let (offsets, removals) = alarms_plan(n as usize);
+    let to_fire = n - removals.len() as u64;
     k.create(
         Session::new(0u64)
             .state("_start", move |ctx| {
                 s0.set(cpu_seconds());
                 let base = ctx.now();
-                let mut rng = Rng(42);
-                let ids: Vec<AlarmId> = (0..n)
-                    .map(|_| ctx.alarm_set("a", base + rng.unit(), ()).unwrap())
+                let ids: Vec<AlarmId> = offsets
+                    .iter()
+                    .map(|&t| ctx.alarm_set("a", base + t, ()).unwrap())
                     .collect();
-                for id in ids.iter().skip(1).step_by(2) {
-                    ctx.alarm_remove(*id).unwrap();
+                for &i in &removals {
+                    ctx.alarm_remove(ids[i]).unwrap();
                 }
             })
             .state("a", move |ctx| {
-                // Every other alarm was removed: read the CPU clock (a
-                // syscall) only at the last fire.
+                // Read the CPU clock (a syscall) only at the last fire.
                 *ctx.heap += 1;
-                if *ctx.heap == n / 2 {
+                if *ctx.heap == to_fire {
                     s1.set(cpu_seconds());
                 }
             }),
@@ -242,7 +269,7 @@ fn main() {
             "sessions_per_s",
             session_churn_rate,
             100_000,
-            20_000,
+            100_000,
         ),
     ];
     let only = std::env::var("POE_BENCH_ONLY").ok();

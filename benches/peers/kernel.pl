@@ -23,10 +23,10 @@ if ($bench eq 'yield') {
     report('yield', 'events_per_s', $n / (time - $t0));
 }
 elsif ($bench eq 'call') {
-    POE::Session->create(inline_states => {
-        _start => sub { $_[KERNEL]->alias_set('callee') },
+    # By session, as benches/kernel.rs calls by session handle.
+    my $callee = POE::Session->create(inline_states => {
+        _start => sub {},
         c => sub { return $_[ARG0] + 1 },
-        done => sub { $_[KERNEL]->alias_remove('callee') },
     });
     my $t;
     POE::Session->create(inline_states => {
@@ -34,9 +34,8 @@ elsif ($bench eq 'call') {
             my $k = $_[KERNEL];
             my $t0 = time;
             my $x = 0;
-            $x = $k->call(callee => 'c', $x) for 1 .. $n;
+            $x = $k->call($callee => 'c', $x) for 1 .. $n;
             $t = time - $t0;
-            $k->post(callee => 'done');
         },
     });
     POE::Kernel->run;
@@ -61,20 +60,33 @@ elsif ($bench eq 'post_ring') {
     report('post_ring', 'events_per_s', $n / (time - $t0));
 }
 elsif ($bench eq 'alarms') {
-    my ($c0, $fired) = (0, 0);
-    srand(42);
+    # The same xorshift numbers as benches/kernel.rs: offsets within one
+    # second, then which half to remove (a partial Fisher-Yates shuffle).
+    my $x = 42;
+    my $next = sub { $x ^= $x << 13; $x ^= $x >> 7; $x ^= $x << 17; $x };
+    my @offsets = map { ($next->() >> 11) / 2**53 } 1 .. $n;
+    my @order = (0 .. $n - 1);
+    my $half = int($n / 2);
+    for my $i (0 .. $half - 1) {
+        my $j = $i + $next->() % ($n - $i);
+        @order[$i, $j] = @order[$j, $i];
+    }
+    my @removals = @order[0 .. $half - 1];
+    my $to_fire = $n - $half;
+    my ($c0, $c1, $fired) = (0, 0, 0);
     POE::Session->create(inline_states => {
         _start => sub {
             my $k = $_[KERNEL];
             $c0 = cpu();
             my $base = time;
-            my @ids = map { $k->alarm_set(a => $base + rand()) } 1 .. $n;
-            for my $i (0 .. $#ids) { $k->alarm_remove($ids[$i]) if $i % 2 }
+            my @ids = map { $k->alarm_set(a => $base + $_) } @offsets;
+            $k->alarm_remove($ids[$_]) for @removals;
         },
-        a => sub { $fired++ },
+        # The clock stops at the last fire, as in benches/kernel.rs.
+        a => sub { $c1 = cpu() if ++$fired == $to_fire },
     });
     POE::Kernel->run;
-    report('alarms', 'alarms_per_cpu_s', $n / (cpu() - $c0));
+    report('alarms', 'alarms_per_cpu_s', $n / ($c1 - $c0));
 }
 elsif ($bench eq 'session_churn') {
     my $t0 = time;

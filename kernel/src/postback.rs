@@ -5,7 +5,7 @@
 use crate::error::{KernelError, Result};
 use crate::kernel::{Kernel, WeakKernel};
 use crate::name::EventName;
-use crate::session::SessionId;
+use crate::session::{Ctx, Dest, SessionId};
 use crate::value::{IntoArgs, Value};
 use std::fmt;
 
@@ -114,17 +114,59 @@ impl Postback {
 
 /// Calls an event of its session when invoked and returns the handler's
 /// value. Same arguments as [`Postback`].
+///
+/// One difference from POE: [`Callback::call`] cannot run its session's
+/// handler while a handler of that same session is running further up the
+/// stack (that handler holds the heap), so it fails with
+/// [`KernelError::HeapBusy`] there, where POE makes a plain self-call.
+/// Code that may invoke a callback from inside its own session's handlers
+/// uses [`Callback::call_with`], which goes through the running handler's
+/// [`Ctx`] and so reaches the heap it holds.
+///
+/// ```
+/// use poe_kernel::{Callback, Kernel, KernelError, Session};
+/// let kernel = Kernel::new().unwrap();
+/// kernel.create(Session::new(None::<Callback>)
+///     .state("_start", |ctx| {
+///         *ctx.heap = Some(ctx.callback("double", ()));
+///         let cb = ctx.heap.clone().unwrap();
+///         // From this session's own handler: through the Ctx.
+///         let v = cb.call_with(ctx, (21,)).unwrap();
+///         assert_eq!(v.as_i64(), Some(42));
+///         // Without it the heap is out of reach.
+///         assert!(matches!(cb.call((1,)), Err(KernelError::HeapBusy { .. })));
+///         ctx.heap.take();
+///     })
+///     .state("double", |ctx| ctx.arg(1).as_list().unwrap()[0].as_i64().unwrap() * 2))
+///     .unwrap();
+/// kernel.run();
+/// ```
 #[derive(Clone)]
 pub struct Callback(Target);
 
 impl Callback {
-    /// Call the event now. Fails with `HeapBusy` if the session's handler
-    /// is already running (for example if the session calls its own
-    /// callback; use `Ctx::call` there).
+    /// Call the event now. Fails with `HeapBusy` if a handler of the
+    /// callback's session is already running (for example if the session
+    /// invokes its own callback): use [`Callback::call_with`] there.
     #[track_caller]
     pub fn call(&self, args: impl IntoArgs) -> Result<Value> {
         let t = &self.0;
         t.kernel()?.call(t.session, t.event.clone(), t.args(args))
+    }
+
+    /// Call the event now from inside a handler, through that handler's
+    /// `ctx`. When the callback's session is the one running, this is a
+    /// self-call on the heap `ctx` holds (POE's plain self-call: the active
+    /// event does not change); otherwise it is the same as
+    /// [`Callback::call`]. The sender is the running session either way.
+    #[track_caller]
+    pub fn call_with<H: 'static>(
+        &self,
+        ctx: &mut Ctx<'_, H>,
+        args: impl IntoArgs,
+    ) -> Result<Value> {
+        let t = &self.0;
+        ctx.call(t.session, t.event.clone(), t.args(args))
     }
 
     /// The session it calls.
@@ -146,24 +188,53 @@ impl fmt::Debug for Callback {
 }
 
 impl Kernel {
-    /// A postback to any session (see [`crate::Ctx::postback`]).
+    /// A postback to any session, named by handle, ID or alias (see
+    /// [`crate::Ctx::postback`]). The destination is resolved now: the
+    /// postback stays bound to that session even if the alias moves.
+    /// Fails with `NoSuchSession` when it names no live session.
+    ///
+    /// ```
+    /// use poe_kernel::{Kernel, Session};
+    /// let kernel = Kernel::new().unwrap();
+    /// kernel.create(Session::new(())
+    ///     .state("_start", |ctx| ctx.alias_set("logger").unwrap())
+    ///     .state("log", |ctx| {
+    ///         println!("{}", ctx.arg(1));
+    ///         ctx.alias_remove("logger").unwrap();
+    ///     })).unwrap();
+    /// let pb = kernel.postback("logger", "log", ()).unwrap();
+    /// pb.post(("hello",)).unwrap();
+    /// drop(pb);
+    /// assert!(kernel.postback("nobody", "log", ()).is_err());
+    /// kernel.run();
+    /// ```
     pub fn postback(
         &self,
-        session: SessionId,
+        session: impl Into<Dest>,
         event: impl Into<EventName>,
         context: impl IntoArgs,
-    ) -> Postback {
-        self.postback_for(session, event.into(), context.into_args().into_vec())
+    ) -> Result<Postback> {
+        let session = self.resolve_target("postback", session.into())?;
+        Ok(self.postback_for(session, event.into(), context.into_args().into_vec()))
     }
 
-    /// A callback to any session (see [`crate::Ctx::callback`]).
+    /// A callback to any session, named by handle, ID or alias (see
+    /// [`crate::Ctx::callback`]); resolved now, like [`Kernel::postback`].
     pub fn callback(
         &self,
-        session: SessionId,
+        session: impl Into<Dest>,
         event: impl Into<EventName>,
         context: impl IntoArgs,
-    ) -> Callback {
-        self.callback_for(session, event.into(), context.into_args().into_vec())
+    ) -> Result<Callback> {
+        let session = self.resolve_target("callback", session.into())?;
+        Ok(self.callback_for(session, event.into(), context.into_args().into_vec()))
+    }
+
+    /// Resolve the session a postback or callback will be bound to.
+    fn resolve_target(&self, what: &str, dest: Dest) -> Result<SessionId> {
+        self.resolve_session(&dest).inspect_err(|e| {
+            log::warn!(target: "poe::usage", "{what} for {dest}: {e}");
+        })
     }
 
     pub(crate) fn postback_for(

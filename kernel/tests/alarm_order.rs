@@ -1,5 +1,6 @@
 //! Thousands of alarms set, moved and removed at random still fire in
-//! (due time, creation) order.
+//! (due time, queue) order: a new alarm, and one moved by `alarm_adjust`,
+//! queue behind those already due at the same time, as in POE.
 
 use poe_kernel::*;
 use std::cell::RefCell;
@@ -20,7 +21,7 @@ impl Rng {
 }
 
 #[test]
-fn random_set_adjust_and_remove_keep_firing_order() {
+fn random_set_adjust_and_remove_fire_in_due_time_then_queue_order() {
     let k = Kernel::builder().clock(ClockKind::Virtual).build().unwrap();
     let fired: Rc<RefCell<Vec<(f64, i64)>>> = Rc::default();
     let expected: Rc<RefCell<Vec<(f64, i64)>>> = Rc::default();
@@ -29,21 +30,32 @@ fn random_set_adjust_and_remove_keep_firing_order() {
         Session::new(Rng(0x9e37_79b9_7f4a_7c15))
             .state("_start", move |ctx| {
                 let base = ctx.now();
+                // (id, due, queue order, argument)
                 let mut live = Vec::new();
+                let mut order = 0u64;
                 for seq in 0..5000i64 {
                     // Coarse times so many alarms share a due time.
                     let due = base + ctx.heap.below(100) as f64;
                     let id = ctx.alarm_set("tick", due, (seq,)).unwrap();
-                    live.push((id, due, seq));
+                    order += 1;
+                    live.push((id, due, order, seq));
                 }
                 for _ in 0..3000 {
                     let i = ctx.heap.below(live.len() as u64) as usize;
-                    let (id, due, seq) = live[i];
+                    let (id, due, was, seq) = live[i];
                     if ctx.heap.below(2) == 0 {
                         let delta = ctx.heap.below(50) as f64 - 25.0;
                         let new_due = ctx.alarm_adjust(id, delta).unwrap();
                         assert_eq!(new_due, due + delta);
-                        live[i] = (id, new_due, seq);
+                        // Moved: behind everything queued so far. Not
+                        // moved (delta 0): where it was.
+                        let now = if delta == 0.0 {
+                            was
+                        } else {
+                            order += 1;
+                            order
+                        };
+                        live[i] = (id, new_due, now, seq);
                     } else {
                         let removed = ctx.alarm_remove(id).unwrap();
                         assert_eq!(removed.due, due);
@@ -51,10 +63,10 @@ fn random_set_adjust_and_remove_keep_firing_order() {
                         live.swap_remove(i);
                     }
                 }
-                // Moving keeps creation order among equal due times.
-                let mut want: Vec<(f64, i64)> = live.iter().map(|&(_, d, s)| (d, s)).collect();
+                let mut want: Vec<(f64, u64, i64)> =
+                    live.iter().map(|&(_, d, o, s)| (d, o, s)).collect();
                 want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                *e.borrow_mut() = want.into_iter().map(|(d, s)| (d - base, s)).collect();
+                *e.borrow_mut() = want.into_iter().map(|(d, _, s)| (d - base, s)).collect();
                 ctx.heap.0 = base.to_bits();
             })
             .state("tick", move |ctx| {

@@ -4,7 +4,7 @@
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use poe_kernel::*;
 use std::os::unix::net::UnixStream;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 
 struct Capture(Mutex<Vec<(Level, String, String)>>);
 
@@ -23,6 +23,16 @@ impl Log for Capture {
 
 static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
 
+/// Install the capturing logger once for this test binary (its tests run
+/// in parallel and share it).
+fn capture() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        log::set_logger(&CAPTURE).unwrap();
+        log::set_max_level(LevelFilter::Trace);
+    });
+}
+
 fn has(level: Level, target: &str, needle: &str) -> bool {
     CAPTURE
         .0
@@ -34,9 +44,7 @@ fn has(level: Level, target: &str, needle: &str) -> bool {
 
 #[test]
 fn dispatches_alarms_watchers_and_gc_are_traced_and_misuse_warns() {
-    log::set_logger(&CAPTURE).unwrap();
-    log::set_max_level(LevelFilter::Trace);
-
+    capture();
     let k = Kernel::new().unwrap();
     let (a, _b) = UnixStream::pair().unwrap();
     k.create(
@@ -65,4 +73,60 @@ fn dispatches_alarms_watchers_and_gc_are_traced_and_misuse_warns() {
         "poe::usage",
         "no such session: 'no-such-alias'"
     ));
+}
+
+/// A usage warning: level `Warn`, target `poe::usage`.
+fn warned(needle: &str) -> bool {
+    has(Level::Warn, "poe::usage", needle)
+}
+
+#[test]
+fn misuse_of_calls_signals_alarms_and_select_warns_on_poe_usage() {
+    capture();
+    let k = Kernel::new().unwrap();
+    let (a, _b) = UnixStream::pair().unwrap();
+    // Outside any session: alarms and select have no session to belong to.
+    assert!(k.alarm_set("late", 1.0, ()).is_err());
+    assert!(k.delay("later", 1.0, ()).is_err());
+    assert!(k.alarm_remove_all().is_err());
+    assert!(k.select_read(&a, "readable", ()).is_err());
+    assert!(k.select_write_remove(&a).is_err());
+    let target = k
+        .create(Session::new(()).state("_start", |ctx| ctx.alias_set("target").unwrap()))
+        .unwrap()
+        .id;
+    k.create(Session::new(()).state("_start", move |ctx| {
+        assert!(ctx.call("ghost", "x", ()).is_err());
+        assert!(ctx.call(424_242, "x", ()).is_err());
+        assert!(ctx.call(target, "no_such_state", ()).is_err());
+        let me = ctx.session();
+        assert!(ctx.call(me, "nor_here", ()).is_err());
+        assert!(ctx.signal("phantom", "USR1", ()).is_err());
+        assert!(ctx.kernel().postback("nobody", "x", ()).is_err());
+    }))
+    .unwrap();
+    k.run();
+    // A handle to a session that has gone.
+    k.create(Session::new(()).state("_start", move |ctx| {
+        assert!(ctx.call(target, "x", ()).is_err());
+    }))
+    .unwrap();
+    k.run();
+
+    assert!(warned(&format!(
+        "call to session {target}: no such session"
+    )));
+    assert!(warned("alarm_set outside any session"));
+    assert!(warned("delay outside any session"));
+    assert!(warned("alarm_remove_all outside any session"));
+    assert!(warned("select_read outside any session"));
+    assert!(warned("select_write outside any session"));
+    assert!(warned("call to 'ghost': no such session"));
+    assert!(warned("call to session 424242: no such session"));
+    assert!(warned(&format!(
+        "call: session {target} has no handler for 'no_such_state'"
+    )));
+    assert!(warned("has no handler for 'nor_here'"));
+    assert!(warned("signal USR1 to 'phantom': no such session"));
+    assert!(warned("postback for 'nobody': no such session"));
 }

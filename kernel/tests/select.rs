@@ -355,22 +355,59 @@ fn eof_keeps_a_level_watcher_readable_until_removed() {
     assert_eq!(*count.borrow(), 3);
 }
 
+/// True if thread `tid` of this process is blocked in `epoll_wait` (or
+/// one of its variants) right now, by its `/proc` syscall entry.
+fn blocked_in_epoll(tid: &str) -> bool {
+    let Ok(line) = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")) else {
+        return false;
+    };
+    let Some(Ok(nr)) = line
+        .split_whitespace()
+        .next()
+        .map(str::parse::<libc::c_long>)
+    else {
+        return false; // "running"
+    };
+    #[cfg(target_arch = "x86_64")]
+    let waits = [libc::SYS_epoll_wait, libc::SYS_epoll_pwait, 441];
+    #[cfg(not(target_arch = "x86_64"))]
+    let waits = [libc::SYS_epoll_pwait, 441];
+    waits.contains(&nr)
+}
+
 #[test]
 fn data_arriving_later_wakes_a_blocked_loop() {
     let (a, b) = UnixStream::pair().unwrap();
     let k = Kernel::new().unwrap();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel::<String>();
+    // The writer waits until the loop's thread is inside epoll_wait, so
+    // the data can only be seen by waking a blocked poll.
     let writer = std::thread::spawn(move || {
         let mut b = b;
-        // Whenever it gets here, the loop is (or will be) blocked in poll.
+        let tid = tid_rx.recv().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut saw_blocked = false;
+        while std::time::Instant::now() < deadline {
+            if blocked_in_epoll(&tid) {
+                saw_blocked = true;
+                break;
+            }
+            std::thread::yield_now();
+        }
+        // Write either way, so a failure is an assertion, not a hang.
         b.write_all(b"late").unwrap();
-        b
+        (b, saw_blocked)
     });
     let got = Rc::new(RefCell::new(String::new()));
     let g = got.clone();
     k.create(
         Session::new(a)
-            .state("_start", |ctx| {
-                ctx.select_read(&*ctx.heap, "readable", ()).unwrap()
+            .state("_start", move |ctx| {
+                ctx.select_read(&*ctx.heap, "readable", ()).unwrap();
+                // This thread's ID, "<pid>/task/<tid>".
+                let me = std::fs::read_link("/proc/thread-self").unwrap();
+                let tid = me.file_name().unwrap().to_string_lossy().into_owned();
+                tid_tx.send(tid).unwrap();
             })
             .state("readable", move |ctx| {
                 let mut buf = [0u8; 16];
@@ -383,6 +420,93 @@ fn data_arriving_later_wakes_a_blocked_loop() {
     )
     .unwrap();
     k.run();
-    drop(writer.join().unwrap());
+    let (_b, saw_blocked) = writer.join().unwrap();
+    assert!(saw_blocked, "the loop never blocked in epoll_wait");
     assert_eq!(*got.borrow(), "late");
+}
+
+#[test]
+fn select_resume_write_delivers_what_select_pause_write_held() {
+    let (a, _b) = UnixStream::pair().unwrap();
+    let k = vkernel();
+    let log: Log = Rc::default();
+    let (l1, l2) = (log.clone(), log.clone());
+    k.create(
+        Session::new(a)
+            .state("_start", |ctx| {
+                ctx.select_write(&*ctx.heap, "writable", ("w",)).unwrap();
+                assert!(ctx.select_pause_write(&*ctx.heap));
+                // Fires only once a timeslice finds nothing ready: a
+                // writable event leaking through the pause comes first.
+                ctx.delay("resume", 5.0, ()).unwrap();
+            })
+            .state("resume", move |ctx| {
+                l1.borrow_mut().push("resume".into());
+                assert!(ctx.select_resume_write(&*ctx.heap));
+            })
+            .state("writable", move |ctx| {
+                l2.borrow_mut()
+                    .push(format!("writable {} {}", ctx.arg(1), ctx.arg(2)));
+                ctx.select_write_remove(&*ctx.heap).unwrap();
+                assert!(
+                    !ctx.select_resume_write(&*ctx.heap),
+                    "nobody watches it now"
+                );
+            }),
+    )
+    .unwrap();
+    k.run();
+    assert_eq!(*log.borrow(), ["resume", "writable 1 w"]);
+}
+
+#[test]
+fn select_expedite_fires_on_tcp_urgent_data_until_it_is_read() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    let fd = server.as_raw_fd();
+    // Urgent data read in line, so a plain read takes it (and ends the
+    // exceptional condition) without an out-of-band buffer.
+    socket2::SockRef::from(&server)
+        .set_out_of_band_inline(true)
+        .unwrap();
+    socket2::SockRef::from(&client)
+        .send_out_of_band(b"U")
+        .unwrap();
+    // A real clock: the loop waits in epoll for the urgent byte to arrive.
+    let k = Kernel::new().unwrap();
+    let log: Log = Rc::default();
+    let (l1, l2) = (log.clone(), log.clone());
+    k.create(
+        Session::new((server, 0u32))
+            .state("_start", |ctx| {
+                ctx.select_expedite(&ctx.heap.0, "urgent", ("x",)).unwrap()
+            })
+            .state("urgent", move |ctx| {
+                assert_eq!(ctx.arg(0).as_i64(), Some(fd as i64));
+                l1.borrow_mut()
+                    .push(format!("urgent {} {}", ctx.arg(1), ctx.arg(2)));
+                ctx.heap.1 += 1;
+                if ctx.heap.1 == 3 {
+                    // Level-triggered: it repeated while the byte waited.
+                    let mut buf = [0u8; 1];
+                    assert_eq!(ctx.heap.0.read(&mut buf).unwrap(), 1);
+                    l1.borrow_mut().push(format!("oob {}", buf[0] as char));
+                    // Runs after the next poll: an expedite event still
+                    // pending would come first.
+                    ctx.yield_("check", ());
+                }
+            })
+            .state("check", move |ctx| {
+                l2.borrow_mut().push("check".into());
+                ctx.select_expedite_remove(&ctx.heap.0).unwrap();
+            }),
+    )
+    .unwrap();
+    k.run();
+    drop(client);
+    assert_eq!(
+        *log.borrow(),
+        ["urgent 2 x", "urgent 2 x", "urgent 2 x", "oob U", "check"]
+    );
 }

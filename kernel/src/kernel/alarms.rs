@@ -51,14 +51,17 @@ fn check_time(t: f64) -> Result<()> {
 }
 
 impl Kernel {
+    /// Queue an alarm for the running session; `op` names the call, for
+    /// the warning when there is none.
     fn add_timer(
         &self,
+        op: &str,
         name: EventName,
         due: f64,
         args: Args,
         caller: &'static Location<'static>,
     ) -> Result<AlarmId> {
-        let me = self.current()?;
+        let me = self.current(op)?;
         check_name(&name)?;
         check_time(due)?;
         let mut ev = Event::new(EventKind::Alarm, me, me, name, args);
@@ -81,20 +84,22 @@ impl Kernel {
         removed.into_iter().map(RemovedAlarm::from).collect()
     }
 
+    /// Remove the running session's alarms named `name`: O(log n) for
+    /// each one removed, however many other alarms it has.
     fn remove_named(&self, me: SessionId, name: &str) -> Vec<RemovedAlarm> {
         let removed = self
             .inner
             .queue
             .borrow_mut()
             .timers
-            .remove_owned(me.get(), |e| e.name == *name);
+            .remove_named(me.get(), name);
         self.release_timers(me, removed)
     }
 
     /// Remove every pending alarm of the running session named `name`
     /// (POE's `alarm(NAME)` / `delay(NAME)` with no time).
     pub fn alarm_clear(&self, name: &str) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("alarm_clear")?;
         if name.is_empty() {
             return Err(KernelError::InvalidArgument("an alarm needs an event name"));
         }
@@ -102,16 +107,28 @@ impl Kernel {
         Ok(())
     }
 
+    /// `alarm` and `delay`: clear by name, then add one at `due()`.
+    fn replace_named(
+        &self,
+        op: &str,
+        name: EventName,
+        due: impl FnOnce() -> f64,
+        args: Args,
+        caller: &'static Location<'static>,
+    ) -> Result<()> {
+        let me = self.current(op)?;
+        check_name(&name)?;
+        let due = due();
+        check_time(due)?;
+        self.remove_named(me, &name);
+        self.add_timer(op, name, due, args, caller).map(drop)
+    }
+
     /// Replace every alarm named `name` with one at `epoch` (POE's `alarm`).
     #[track_caller]
     pub fn alarm(&self, name: impl Into<EventName>, epoch: f64, args: impl IntoArgs) -> Result<()> {
-        let name = name.into();
-        let me = self.current()?;
-        check_name(&name)?;
-        check_time(epoch)?;
-        self.remove_named(me, &name);
-        self.add_timer(name, epoch, args.into_args(), Location::caller())
-            .map(drop)
+        let caller = Location::caller();
+        self.replace_named("alarm", name.into(), || epoch, args.into_args(), caller)
     }
 
     /// Add an alarm at `epoch` without removing others (POE's `alarm_add`).
@@ -122,7 +139,8 @@ impl Kernel {
         epoch: f64,
         args: impl IntoArgs,
     ) -> Result<()> {
-        self.add_timer(name.into(), epoch, args.into_args(), Location::caller())
+        let caller = Location::caller();
+        self.add_timer("alarm_add", name.into(), epoch, args.into_args(), caller)
             .map(drop)
     }
 
@@ -134,7 +152,8 @@ impl Kernel {
         epoch: f64,
         args: impl IntoArgs,
     ) -> Result<AlarmId> {
-        self.add_timer(name.into(), epoch, args.into_args(), Location::caller())
+        let caller = Location::caller();
+        self.add_timer("alarm_set", name.into(), epoch, args.into_args(), caller)
     }
 
     /// Replace every alarm named `name` with one `secs` from now (POE's
@@ -142,7 +161,9 @@ impl Kernel {
     #[track_caller]
     pub fn delay(&self, name: impl Into<EventName>, secs: f64, args: impl IntoArgs) -> Result<()> {
         check_time(secs)?;
-        self.alarm(name, self.now() + secs, args)
+        let caller = Location::caller();
+        let due = || self.now() + secs;
+        self.replace_named("delay", name.into(), due, args.into_args(), caller)
     }
 
     /// Add an alarm `secs` from now (POE's `delay_add`).
@@ -153,10 +174,10 @@ impl Kernel {
         secs: f64,
         args: impl IntoArgs,
     ) -> Result<()> {
-        check_time(secs)?;
-        self.add_timer(
+        self.delay_set_as(
+            "delay_add",
             name.into(),
-            self.now() + secs,
+            secs,
             args.into_args(),
             Location::caller(),
         )
@@ -171,18 +192,30 @@ impl Kernel {
         secs: f64,
         args: impl IntoArgs,
     ) -> Result<AlarmId> {
-        check_time(secs)?;
-        self.add_timer(
+        self.delay_set_as(
+            "delay_set",
             name.into(),
-            self.now() + secs,
+            secs,
             args.into_args(),
             Location::caller(),
         )
     }
 
+    fn delay_set_as(
+        &self,
+        op: &str,
+        name: EventName,
+        secs: f64,
+        args: Args,
+        caller: &'static Location<'static>,
+    ) -> Result<AlarmId> {
+        check_time(secs)?;
+        self.add_timer(op, name, self.now() + secs, args, caller)
+    }
+
     /// The due time of one of the running session's alarms.
-    fn owned_due(&self, id: AlarmId) -> Result<f64> {
-        let me = self.current()?;
+    fn owned_due(&self, op: &str, id: AlarmId) -> Result<f64> {
+        let me = self.current(op)?;
         match self.inner.queue.borrow().timers.owner_and_due(id) {
             None => Err(KernelError::NoSuchAlarm(id)),
             Some((owner, _)) if owner != me.get() => Err(KernelError::NotPermitted(
@@ -192,13 +225,15 @@ impl Kernel {
         }
     }
 
+    /// Move an alarm to `due`. Like POE, a moved alarm is queued behind
+    /// everything already due at its new time (even alarms created after
+    /// it).
     fn move_alarm(&self, id: AlarmId, due: f64) -> Result<f64> {
         check_time(due)?;
         self.inner
             .queue
             .borrow_mut()
-            .timers
-            .reschedule(id, due)
+            .move_timer(id, due)
             .ok_or(KernelError::NoSuchAlarm(id))?;
         log::trace!(target: "poe::alarms", "alarm {id} moved to {due:.6}");
         Ok(due)
@@ -206,22 +241,36 @@ impl Kernel {
 
     /// Move an alarm by `delta` seconds; returns its new due time (POE's
     /// `alarm_adjust`). Another session's alarm: `NotPermitted`.
+    ///
+    /// The moved alarm fires after alarms already due at its new time; a
+    /// `delta` of zero leaves it where it is (both as POE).
     pub fn alarm_adjust(&self, id: AlarmId, delta: f64) -> Result<f64> {
-        let due = self.owned_due(id)?;
+        let due = self.owned_due("alarm_adjust", id)?;
+        check_time(delta)?;
+        if delta == 0.0 {
+            return Ok(due);
+        }
         self.move_alarm(id, due + delta)
     }
 
     /// Make an alarm due `secs` from now (not relative to its old time);
-    /// returns the new due time (POE's `delay_adjust`).
+    /// returns the new due time (POE's `delay_adjust`). Ordering as
+    /// [`Kernel::alarm_adjust`]: a new time puts it after alarms already
+    /// due then, its old time leaves it in place.
     pub fn delay_adjust(&self, id: AlarmId, secs: f64) -> Result<f64> {
-        self.owned_due(id)?;
-        self.move_alarm(id, self.now() + secs)
+        let old = self.owned_due("delay_adjust", id)?;
+        let due = self.now() + secs;
+        check_time(due)?;
+        if due == old {
+            return Ok(due);
+        }
+        self.move_alarm(id, due)
     }
 
     /// Remove one alarm and return its name, due time and arguments (POE's
     /// `alarm_remove`). Fired, removed or unknown: `NoSuchAlarm`.
     pub fn alarm_remove(&self, id: AlarmId) -> Result<RemovedAlarm> {
-        let me = self.current()?;
+        let me = self.current("alarm_remove")?;
         self.alarm_remove_for(me, id)
     }
 
@@ -255,13 +304,13 @@ impl Kernel {
     /// touched) and return them in the order they would have fired (POE's
     /// `alarm_remove_all`).
     pub fn alarm_remove_all(&self) -> Result<Vec<RemovedAlarm>> {
-        let me = self.current()?;
+        let me = self.current("alarm_remove_all")?;
         let removed = self
             .inner
             .queue
             .borrow_mut()
             .timers
-            .remove_owned(me.get(), |_| true);
+            .remove_all_owned(me.get());
         Ok(self.release_timers(me, removed))
     }
 }

@@ -10,7 +10,7 @@ impl Kernel {
     /// already has succeeds; one held by another session fails with
     /// `AliasInUse` (POE's `EEXIST`).
     pub fn alias_set(&self, alias: &str) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("alias_set")?;
         let mut reg = self.inner.sessions.borrow_mut();
         match reg.alias(alias) {
             Some(owner) if owner == me => return Ok(()),
@@ -35,7 +35,7 @@ impl Kernel {
     /// `NoSuchAlias` if nobody has it, `NotPermitted` if another session
     /// does.
     pub fn alias_remove(&self, alias: &str) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("alias_remove")?;
         let mut reg = self.inner.sessions.borrow_mut();
         match reg.alias(alias) {
             None => Err(KernelError::NoSuchAlias(alias.to_owned())),

@@ -60,7 +60,7 @@ impl Kernel {
         event: impl Into<EventName>,
         args: impl IntoArgs,
     ) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("sig_child")?;
         let watch = ChildWatch {
             session: me,
             event: event.into(),
@@ -109,7 +109,7 @@ impl Kernel {
 
     /// Stop waiting for `pid` (POE's `sig_child(PID)`).
     pub fn sig_child_remove(&self, pid: u32) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("sig_child_remove")?;
         let removed = {
             let mut table = self.inner.children.borrow_mut();
             match table.watches.get(&pid) {

@@ -95,7 +95,11 @@ impl Kernel {
         let (body, trace, warn_unhandled) = {
             let mut reg = self.inner.sessions.borrow_mut();
             let Some(slot) = reg.get_mut(dest) else {
-                return Err(KernelError::NoSuchSession(dest.into()));
+                let e = KernelError::NoSuchSession(dest.into());
+                if if_busy == IfBusy::Fail {
+                    log::warn!(target: "poe::usage", "call to session {dest}: {e}");
+                }
+                return Err(e);
             };
             match slot.body.take() {
                 Some(body) => (body, slot.options.trace, slot.options.warn_unhandled),
@@ -206,10 +210,14 @@ impl Kernel {
     ) -> Result<Value> {
         match result {
             Some(v) => Ok(v),
-            None if if_busy == IfBusy::Fail => Err(KernelError::NoHandler {
-                session: dest,
-                event: name,
-            }),
+            None if if_busy == IfBusy::Fail => {
+                let e = KernelError::NoHandler {
+                    session: dest,
+                    event: name,
+                };
+                log::warn!(target: "poe::usage", "call: {e}");
+                Err(e)
+            }
             None => {
                 if warn_unhandled && kind != EventKind::Lifecycle {
                     log::warn!(

@@ -186,7 +186,7 @@ impl Kernel {
         }
         let (timers, events) = {
             let mut q = self.inner.queue.borrow_mut();
-            let timers = q.timers.remove_owned(sid.get(), |_| true);
+            let timers = q.timers.remove_all_owned(sid.get());
             let events = if slot.to_me as usize > timers.len() || slot.from_me > 0 {
                 q.remove_fifo(|e| e.dest == sid || e.source == sid)
             } else {
@@ -211,27 +211,37 @@ impl Kernel {
         drop((timers, events, slot));
     }
 
-    /// Stop every marked session that is still garbage, most recently
-    /// marked first, until stops mark no more (§6.2).
+    /// Stop every marked session that is still garbage, until stops mark
+    /// no more (§6.2). Like POE, in rounds: each round takes the sessions
+    /// marked so far, most recently marked first; sessions its stops mark
+    /// (a parent losing its last child) wait for the next round.
     pub(super) fn gc_sweep(&self) {
-        if self.inner.sessions.borrow().marked.is_empty() {
-            return;
-        }
         loop {
-            let next = {
+            let mut round = {
                 let mut reg = self.inner.sessions.borrow_mut();
-                let Some(sid) = reg.marked.pop() else { return };
-                match reg.get_mut(sid) {
-                    Some(slot) => {
-                        slot.marked = false;
-                        (slot.is_garbage() && slot.phase != Phase::Stopping).then_some(sid)
-                    }
-                    None => None,
+                if reg.marked.is_empty() {
+                    return;
                 }
+                std::mem::take(&mut reg.marked)
             };
-            if let Some(sid) = next {
-                log::trace!(target: "poe::gc", "collecting session {sid}");
-                self.stop_session(sid, None);
+            for &sid in round.iter().rev() {
+                let garbage = {
+                    let mut reg = self.inner.sessions.borrow_mut();
+                    reg.get_mut(sid).is_some_and(|slot| {
+                        slot.marked = false;
+                        slot.is_garbage() && slot.phase != Phase::Stopping
+                    })
+                };
+                if garbage {
+                    log::trace!(target: "poe::gc", "collecting session {sid}");
+                    self.stop_session(sid, None);
+                }
+            }
+            // Keep the list's allocation when this round marked nobody.
+            let mut reg = self.inner.sessions.borrow_mut();
+            if reg.marked.is_empty() {
+                round.clear();
+                reg.marked = round;
             }
         }
     }
@@ -264,7 +274,7 @@ impl Kernel {
     }
 
     pub(crate) fn detach_myself_with(&self, frame: Option<&mut Frame<'_>>) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("detach_myself")?;
         let (parent, starting) = {
             let reg = self.inner.sessions.borrow();
             let slot = reg.get(me).ok_or(KernelError::NoActiveSession)?;
@@ -294,7 +304,7 @@ impl Kernel {
     ) -> Result<()> {
         let child = self.resolve_session(child)?;
         let me = self
-            .current()
+            .current("detach_child")
             .map_err(|_| KernelError::NotPermitted("detach_child called outside a session"))?;
         if self.inner.sessions.borrow().parent_of(child) != Some(me) {
             return Err(KernelError::NotPermitted(

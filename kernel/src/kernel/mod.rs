@@ -238,11 +238,14 @@ impl Kernel {
         Rc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// The running session, or `NoActiveSession` outside handlers.
-    pub(crate) fn current(&self) -> Result<SessionId> {
+    /// The running session, for the call `op`; outside handlers a
+    /// warning (POE's ASSERT_USAGE) and `NoActiveSession`.
+    pub(crate) fn current(&self, op: &str) -> Result<SessionId> {
         let s = self.inner.active.get();
         if s.is_kernel() {
-            Err(KernelError::NoActiveSession)
+            let e = KernelError::NoActiveSession;
+            log::warn!(target: "poe::usage", "{op} outside any session: {e}");
+            Err(e)
         } else {
             Ok(s)
         }

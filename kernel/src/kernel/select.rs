@@ -13,6 +13,15 @@ use crate::session::SessionId;
 use crate::value::{Args, IntoArgs};
 use std::os::fd::{AsRawFd, RawFd};
 
+/// The POE call for a mode, for warnings.
+fn op_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Read => "select_read",
+        Mode::Write => "select_write",
+        Mode::Expedite => "select_expedite",
+    }
+}
+
 impl Kernel {
     fn watch(
         &self,
@@ -22,7 +31,7 @@ impl Kernel {
         args: Args,
         trigger: Trigger,
     ) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current(op_name(mode))?;
         self.watch_for(me, fd, mode, event, args, trigger)
     }
 
@@ -55,7 +64,7 @@ impl Kernel {
     }
 
     fn unwatch(&self, fd: RawFd, mode: Mode) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current(op_name(mode))?;
         self.unwatch_for(me, fd, mode);
         Ok(())
     }

@@ -96,7 +96,7 @@ impl Kernel {
         event: impl Into<EventName>,
         args: impl IntoArgs,
     ) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("sig")?;
         let watch = SigWatch {
             session: me,
             event: event.into(),
@@ -122,7 +122,7 @@ impl Kernel {
 
     /// Stop watching a signal (POE's `sig(SIG)`).
     pub fn sig_remove(&self, signal: &str) -> Result<()> {
-        let me = self.current()?;
+        let me = self.current("sig_remove")?;
         self.inner
             .signals
             .borrow_mut()
@@ -145,7 +145,10 @@ impl Kernel {
     /// when sent to the kernel). Queued like a post (POE's `signal`).
     #[track_caller]
     pub fn signal(&self, dest: impl Into<Dest>, signal: &str, args: impl IntoArgs) -> Result<()> {
-        let target = self.resolve(&dest.into())?;
+        let dest = dest.into();
+        let target = self.resolve(&dest).inspect_err(|e| {
+            log::warn!(target: "poe::usage", "signal {signal} to {dest}: {e}");
+        })?;
         let mut all = Args::new();
         all.push(Value::from(signal));
         all.extend(args.into_args().into_vec());

@@ -9,6 +9,7 @@
 //! due sorts ahead of posts made after its due time, ties go to whichever
 //! was queued first.
 
+mod by_name;
 pub(crate) mod timers;
 
 use crate::event::Event;
@@ -52,6 +53,13 @@ impl EventQueue {
     pub(crate) fn add_timer(&mut self, due: f64, event: Event) -> AlarmId {
         let seq = self.next_seq();
         self.timers.insert(due, seq, event)
+    }
+
+    /// Move alarm `id` to `due`, behind everything already queued for that
+    /// time (POE re-inserts a moved alarm). `None` if it is not pending.
+    pub(crate) fn move_timer(&mut self, id: AlarmId, due: f64) -> Option<()> {
+        let seq = self.next_seq();
+        self.timers.reschedule(id, due, seq)
     }
 
     pub(crate) fn fifo_len(&self) -> usize {

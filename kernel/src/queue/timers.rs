@@ -1,8 +1,10 @@
 //! [`TimerQueue`]: alarms in a binary min-heap with an index, so setting,
-//! removing and adjusting one by ID are all O(log n).
+//! removing and adjusting one by ID are all O(log n), and an index by
+//! session and event name, so clearing a name costs O(log n) per alarm it
+//! removes.
 
+use super::by_name::NameIndex;
 use crate::event::Event;
-use crate::fxhash::FxHashMap;
 use slab::Slab;
 use std::fmt;
 
@@ -58,6 +60,9 @@ impl From<AlarmId> for crate::Value {
 
 struct Timer {
     due: f64,
+    /// The creation sequence number: the tag in the alarm's ID. Its place
+    /// among same-time alarms is the heap entry's `seq`, which changes when
+    /// the alarm is moved.
     seq: u64,
     event: Event,
 }
@@ -83,7 +88,7 @@ pub(crate) struct Expired {
     pub event: Event,
 }
 
-/// Pending alarms ordered by (due time, creation order).
+/// Pending alarms ordered by (due time, queue order).
 #[derive(Default)]
 pub(crate) struct TimerQueue {
     heap: Vec<Entry>,
@@ -92,10 +97,8 @@ pub(crate) struct TimerQueue {
     /// timers so sifting through a million-entry heap touches 4 bytes per
     /// move instead of a whole timer's cache line.
     heap_pos: Vec<u32>,
-    /// Where each timer sits in its owner's list (same reason).
-    owner_pos: Vec<u32>,
-    /// Each session's alarms (slab keys), for removal by name and at stop.
-    by_owner: FxHashMap<u64, Vec<u32>>,
+    /// Each session's alarms by name, for removal by name and at stop.
+    by_name: NameIndex,
 }
 
 impl TimerQueue {
@@ -108,17 +111,13 @@ impl TimerQueue {
     }
 
     pub(crate) fn insert(&mut self, due: f64, seq: u64, event: Event) -> AlarmId {
-        let owner = event.dest.get();
-        let list = self.by_owner.entry(owner).or_default();
-        let owner_pos = list.len();
         let heap_pos = self.heap.len();
-        let key = self.timers.insert(Timer { due, seq, event });
+        let key = self.timers.vacant_key();
+        self.by_name.insert(key, event.dest.get(), &event.name);
+        self.timers.insert(Timer { due, seq, event });
         if key >= self.heap_pos.len() {
             self.heap_pos.resize(key + 1, 0);
-            self.owner_pos.resize(key + 1, 0);
         }
-        self.owner_pos[key] = owner_pos as u32;
-        list.push(key as u32);
         self.heap.push(Entry {
             due,
             seq,
@@ -153,37 +152,26 @@ impl TimerQueue {
         Some(self.remove_key(id.key()))
     }
 
-    /// Move an alarm to a new due time. It keeps its creation order for
-    /// ties, so moving it never reorders it against same-time peers it was
-    /// already behind.
-    pub(crate) fn reschedule(&mut self, id: AlarmId, due: f64) -> Option<()> {
+    /// Move an alarm to a new due time, queued behind every item already
+    /// due then (`seq` is a fresh sequence number), as POE re-inserts a
+    /// moved alarm.
+    pub(crate) fn reschedule(&mut self, id: AlarmId, due: f64, seq: u64) -> Option<()> {
         self.lookup(id)?;
         self.timers[id.key()].due = due;
         let pos = self.heap_pos[id.key()] as usize;
         self.heap[pos].due = due;
+        self.heap[pos].seq = seq;
         self.sift_up(pos);
         let pos = self.heap_pos[id.key()] as usize;
         self.sift_down(pos);
         Some(())
     }
 
-    /// Remove every alarm of `owner` for which `pred` holds, in queue order
-    /// (due time, then creation).
-    pub(crate) fn remove_owned(
-        &mut self,
-        owner: u64,
-        mut pred: impl FnMut(&Event) -> bool,
-    ) -> Vec<Expired> {
-        let Some(list) = self.by_owner.get(&owner) else {
-            return Vec::new();
-        };
-        let mut keys: Vec<u32> = list
-            .iter()
-            .copied()
-            .filter(|&k| pred(&self.timers[k as usize].event))
-            .collect();
+    /// Remove `keys` in queue order (due time, then queue sequence).
+    fn remove_keys(&mut self, mut keys: Vec<u32>) -> Vec<Expired> {
         keys.sort_by(|&a, &b| {
-            let (a, b) = (&self.timers[a as usize], &self.timers[b as usize]);
+            let a = &self.heap[self.heap_pos[a as usize] as usize];
+            let b = &self.heap[self.heap_pos[b as usize] as usize];
             a.due.total_cmp(&b.due).then(a.seq.cmp(&b.seq))
         });
         keys.into_iter()
@@ -191,24 +179,26 @@ impl TimerQueue {
             .collect()
     }
 
+    /// Remove every alarm of `owner` named `name`, in queue order. Costs
+    /// O(log n) per alarm removed, whatever else the session has pending.
+    pub(crate) fn remove_named(&mut self, owner: u64, name: &str) -> Vec<Expired> {
+        let keys = self.by_name.named(owner, name);
+        self.remove_keys(keys)
+    }
+
+    /// Remove every alarm of `owner`, in queue order.
+    pub(crate) fn remove_all_owned(&mut self, owner: u64) -> Vec<Expired> {
+        let keys = self.by_name.owned(owner);
+        self.remove_keys(keys)
+    }
+
     pub(crate) fn count_owned(&self, owner: u64) -> usize {
-        self.by_owner.get(&owner).map_or(0, Vec::len)
+        self.by_name.count(owner)
     }
 
     fn remove_key(&mut self, key: usize) -> Expired {
         let t = self.timers.remove(key);
-        // Unlink from the owner's list (swap-remove, fixing the moved one).
-        let owner = t.event.dest.get();
-        if let Some(list) = self.by_owner.get_mut(&owner) {
-            let at = self.owner_pos[key] as usize;
-            list.swap_remove(at);
-            if let Some(&moved) = list.get(at) {
-                self.owner_pos[moved as usize] = at as u32;
-            }
-            if list.is_empty() {
-                self.by_owner.remove(&owner);
-            }
-        }
+        self.by_name.remove(key);
         // Unlink from the heap: move the last entry into the hole.
         let pos = self.heap_pos[key] as usize;
         let last = self.heap.pop().expect("timer in heap");
@@ -309,11 +299,11 @@ mod tests {
             ids.push(q.insert(i as f64, i as u64, ev(1, n)));
         }
         q.remove(ids[3]).unwrap();
-        q.reschedule(ids[0], 6.5).unwrap();
-        q.reschedule(ids[7], -1.0).unwrap();
+        q.reschedule(ids[0], 6.5, 8).unwrap();
+        q.reschedule(ids[7], -1.0, 9).unwrap();
         assert!(q.remove(ids[3]).is_none(), "stale id is rejected");
         assert_eq!(drain(&mut q), ["t7", "t1", "t2", "t4", "t5", "t6", "t0"]);
-        assert!(q.by_owner.is_empty());
+        assert!(q.by_name.is_empty());
     }
 
     #[test]
@@ -326,16 +316,48 @@ mod tests {
     }
 
     #[test]
-    fn remove_owned_filters_by_session_and_predicate() {
+    fn remove_named_takes_only_that_sessions_alarms_of_that_name() {
         let mut q = TimerQueue::default();
-        q.insert(1.0, 0, ev(1, "x"));
+        q.insert(4.0, 0, ev(1, "x"));
         q.insert(2.0, 1, ev(2, "x"));
         q.insert(3.0, 2, ev(1, "y"));
-        q.insert(4.0, 3, ev(1, "x"));
-        let removed = q.remove_owned(1, |e| e.name == "x");
-        assert_eq!(removed.len(), 2);
+        q.insert(1.0, 3, ev(1, "x"));
+        let removed = q.remove_named(1, "x");
+        let dues: Vec<f64> = removed.iter().map(|e| e.due).collect();
+        assert_eq!(dues, [1.0, 4.0], "in queue order");
         assert_eq!(q.count_owned(1), 1);
+        assert_eq!(q.count_owned(2), 1);
+        assert!(q.remove_named(1, "x").is_empty());
         assert_eq!(drain(&mut q), ["x", "y"]);
+        assert!(q.by_name.is_empty());
+    }
+
+    #[test]
+    fn a_rescheduled_alarm_queues_behind_others_due_at_its_new_time() {
+        let mut q = TimerQueue::default();
+        let a = q.insert(1.0, 0, ev(1, "a"));
+        q.insert(2.0, 1, ev(1, "b"));
+        q.insert(2.0, 2, ev(1, "c"));
+        q.reschedule(a, 2.0, 3).unwrap();
+        q.insert(2.0, 4, ev(1, "d"));
+        assert_eq!(drain(&mut q), ["b", "c", "a", "d"]);
+    }
+
+    #[test]
+    fn remove_all_owned_returns_every_name_in_queue_order() {
+        let mut q = TimerQueue::default();
+        q.insert(3.0, 0, ev(1, "x"));
+        q.insert(1.0, 1, ev(1, "y"));
+        q.insert(2.0, 2, ev(1, "x"));
+        q.insert(2.0, 3, ev(2, "x"));
+        let names: Vec<String> = q
+            .remove_all_owned(1)
+            .into_iter()
+            .map(|e| format!("{}@{}", e.event.name, e.due))
+            .collect();
+        assert_eq!(names, ["y@1", "x@2", "x@3"]);
+        assert_eq!(q.count_owned(1), 0);
+        assert_eq!(q.len(), 1);
     }
 
     #[test]

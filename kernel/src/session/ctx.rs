@@ -12,6 +12,14 @@ use crate::value::{Args, IntoArgs, Value};
 use std::ops::Deref;
 use std::panic::Location;
 
+/// A self-call found neither the state nor `_default`: warn (POE's
+/// ASSERT_USAGE would) and say so.
+fn no_handler(session: SessionId, event: EventName) -> KernelError {
+    let e = KernelError::NoHandler { session, event };
+    log::warn!(target: "poe::usage", "call: {e}");
+    e
+}
+
 /// The context of one dispatch: the session's heap, the event's arguments
 /// and metadata, and the kernel (every `Kernel` method is available on a
 /// `Ctx` through `Deref`).
@@ -138,7 +146,9 @@ impl<'a, H: 'static> Ctx<'a, H> {
         // A handle needs no lookup here: `deliver` checks it is alive.
         let dest = match dest.into() {
             Dest::Session(s) => s,
-            other => self.kernel.resolve(&other)?,
+            other => self.kernel.resolve(&other).inspect_err(|e| {
+                log::warn!(target: "poe::usage", "call to {other}: {e}");
+            })?,
         };
         if dest != self.session {
             return self
@@ -150,10 +160,7 @@ impl<'a, H: 'static> Ctx<'a, H> {
         ev.caller_state = Some(self.event.clone());
         ev.caller = caller;
         self.kernel.note_self_call(dest, &name);
-        invoke(self.kernel, self.heap, self.states, ev).ok_or(KernelError::NoHandler {
-            session: dest,
-            event: name,
-        })
+        invoke(self.kernel, self.heap, self.states, ev).ok_or_else(|| no_handler(dest, name))
     }
 
     /// Call `event` of this very session with the arguments in `args`,
@@ -176,10 +183,7 @@ impl<'a, H: 'static> Ctx<'a, H> {
         let (result, mut back) = invoke_returning_args(self.kernel, self.heap, self.states, ev);
         back.clear();
         *args = back;
-        result.ok_or(KernelError::NoHandler {
-            session: me,
-            event: name,
-        })
+        result.ok_or_else(|| no_handler(me, name))
     }
 
     /// Create a child session of this one: its `_start` runs now, then this
