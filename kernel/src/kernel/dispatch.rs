@@ -133,33 +133,60 @@ impl Kernel {
             prev_event,
         };
         let body = guard.body.as_mut().expect("body present during dispatch");
-        let (result, panic) = if self.inner.catch_panics {
-            let info = DieInfo::of(&ev);
+        let result = if self.inner.catch_panics {
+            // What DIE would report, kept aside cheaply: the event itself
+            // is consumed by its handler.
+            let (source, caller, from_state) = (ev.source, ev.caller, ev.caller_state.clone());
             match catch_unwind(AssertUnwindSafe(|| body.dispatch(self, ev))) {
-                Ok(result) => (result, None),
-                Err(payload) => (None, Some((info, payload))),
+                Ok(result) => result,
+                Err(payload) => {
+                    let info = DieInfo {
+                        source,
+                        dest,
+                        event: name,
+                        caller,
+                        from_state,
+                    };
+                    return Err(self.handler_panicked(guard, info, kind, payload));
+                }
             }
         } else {
-            (body.dispatch(self, ev), None)
+            body.dispatch(self, ev)
         };
         if guard.finish() {
             self.flush_deferred(dest);
         }
-        if let Some((info, payload)) = panic {
-            let message = panics::message(&payload);
-            if kind == EventKind::Lifecycle && name.as_str() == "_stop" {
-                // POE re-throws a die in _stop from run, after the stop.
-                self.rethrow_later(payload);
-            } else {
-                self.caught_panic(info, payload);
-            }
-            return Err(KernelError::Panicked {
-                session: dest,
-                event: name,
-                message,
-            });
-        }
         self.handled(result, dest, name, kind, if_busy, warn_unhandled)
+    }
+
+    /// A handler panicked (and was caught): put the session back, then
+    /// raise DIE — or, for `_stop`, keep the panic to rethrow from `run`.
+    #[cold]
+    #[inline(never)]
+    fn handler_panicked(
+        &self,
+        guard: Restore<'_>,
+        info: DieInfo,
+        kind: EventKind,
+        payload: panics::Payload,
+    ) -> KernelError {
+        let dest = info.dest;
+        if guard.finish() {
+            self.flush_deferred(dest);
+        }
+        let message = panics::message(&payload);
+        let event = info.event.clone();
+        if kind == EventKind::Lifecycle && event.as_str() == "_stop" {
+            // POE re-throws a die in _stop from run, after the stop.
+            self.rethrow_later(payload);
+        } else {
+            self.caught_panic(info, payload);
+        }
+        KernelError::Panicked {
+            session: dest,
+            event,
+            message,
+        }
     }
 
     /// Dispatch to the running handler's own session through the heap it
@@ -199,6 +226,7 @@ impl Kernel {
         );
     }
 
+    #[inline]
     fn handled(
         &self,
         result: Option<Value>,

@@ -215,7 +215,16 @@ impl Kernel {
     /// no more (§6.2). Like POE, in rounds: each round takes the sessions
     /// marked so far, most recently marked first; sessions its stops mark
     /// (a parent losing its last child) wait for the next round.
+    #[inline]
     pub(super) fn gc_sweep(&self) {
+        // Once per timeslice: nothing marked is the common case.
+        if self.inner.sessions.borrow().marked.is_empty() {
+            return;
+        }
+        self.gc_sweep_rounds();
+    }
+
+    fn gc_sweep_rounds(&self) {
         loop {
             let mut round = {
                 let mut reg = self.inner.sessions.borrow_mut();

@@ -15,11 +15,12 @@
 //! lets every panic unwind straight out of `run`.
 
 use super::Kernel;
-use crate::event::Event;
+use crate::name::EventName;
 use crate::session::SessionId;
 use crate::value::Value;
 use std::any::Any;
 use std::collections::HashMap;
+use std::panic::Location;
 
 /// A caught panic's payload.
 pub(crate) type Payload = Box<dyn Any + Send + 'static>;
@@ -50,31 +51,14 @@ pub(crate) fn message(payload: &Payload) -> String {
 }
 
 /// What POE puts in `ARG1` of DIE, taken from the event before its
-/// handler runs.
+/// handler runs. Taken for every dispatch, so it only copies: names are
+/// shared, and become text only if the handler panics.
 pub(crate) struct DieInfo {
-    source: SessionId,
-    dest: SessionId,
-    event: String,
-    file: &'static str,
-    line: u32,
-    from_state: String,
-}
-
-impl DieInfo {
-    pub(crate) fn of(ev: &Event) -> DieInfo {
-        DieInfo {
-            source: ev.source,
-            dest: ev.dest,
-            event: ev.name.to_string(),
-            file: ev.caller.file(),
-            line: ev.caller.line(),
-            from_state: ev
-                .caller_state
-                .as_ref()
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-        }
-    }
+    pub(crate) source: SessionId,
+    pub(crate) dest: SessionId,
+    pub(crate) event: EventName,
+    pub(crate) caller: &'static Location<'static>,
+    pub(crate) from_state: Option<EventName>,
 }
 
 impl Kernel {
@@ -104,10 +88,13 @@ impl Kernel {
         let details = Value::map([
             ("source_session", Value::from(info.source.get())),
             ("dest_session", Value::from(info.dest.get())),
-            ("event", Value::from(info.event)),
-            ("file", Value::from(info.file)),
-            ("line", Value::from(info.line)),
-            ("from_state", Value::from(info.from_state)),
+            ("event", Value::from(info.event.as_str())),
+            ("file", Value::from(info.caller.file())),
+            ("line", Value::from(info.caller.line())),
+            (
+                "from_state",
+                Value::from(info.from_state.as_ref().map_or("", EventName::as_str)),
+            ),
             ("error_str", Value::from(text)),
             ("id", Value::from(id)),
         ]);
