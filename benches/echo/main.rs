@@ -20,7 +20,8 @@
 //! per idle connection at 10 000 connections); and `echo_with_idle`
 //! (Server::TCP echo while those 10 000 connections stay open).
 //!
-//! `POE_BENCH_ONLY=<bench>/<impl>` runs one figure (e.g.
+//! `POE_BENCH_ONLY=<bench>` runs one bench with all its impls,
+//! `POE_BENCH_ONLY=<bench>/<impl>` one figure (e.g.
 //! `echo_server_tcp/poe-rs`); `POE_BENCH_QUICK=1` shortens the windows;
 //! `POE_BENCH_NO_PERL=1` skips Perl.
 
@@ -67,7 +68,7 @@ impl Bench {
         }
         self.only
             .as_deref()
-            .is_none_or(|o| o == format!("{bench}/{imp}"))
+            .is_none_or(|o| o == bench || o == format!("{bench}/{imp}"))
     }
 
     fn spawn(&self, peer: Peer) -> Server {
