@@ -42,20 +42,23 @@ elsif ($bench eq 'call') {
     report('call', 'calls_per_s', $n / $t);
 }
 elsif ($bench eq 'post_ring') {
+    # By session ID and held by a refcount, as the Rust side does.
     my $ring = 10;
-    my ($left, $t0) = ($n);
+    my ($left, $t0, @ids) = ($n);
     for my $i (0 .. $ring - 1) {
         POE::Session->create(inline_states => {
-            _start => sub { $_[KERNEL]->alias_set("r$i") },
-            hop => sub {
-                if (--$left > 0) { $_[KERNEL]->post('r' . (($i + 1) % $ring) => 'hop') }
-                else { $_[KERNEL]->post("r$_" => 'quit') for 0 .. $ring - 1 }
+            _start => sub {
+                $ids[$i] = $_[SESSION]->ID;
+                $_[KERNEL]->refcount_increment($ids[$i], 'ring');
             },
-            quit => sub { $_[KERNEL]->alias_remove("r$i") },
+            hop => sub {
+                if (--$left > 0) { $_[KERNEL]->post($ids[($i + 1) % $ring] => 'hop') }
+                else { $_[KERNEL]->refcount_decrement($_, 'ring') for @ids }
+            },
         });
     }
     $t0 = time;
-    $poe_kernel->post(r0 => 'hop');
+    $poe_kernel->post($ids[0] => 'hop');
     POE::Kernel->run;
     report('post_ring', 'events_per_s', $n / (time - $t0));
 }
