@@ -128,8 +128,15 @@ pub(crate) enum DecimalHeader {
     TooManyDigits,
 }
 
+/// Parse `^(\d+)\0` at the start of `buf`. Looks at no more than
+/// `MAX_DIGITS + 1` digits, so a long run of digits costs the same as a
+/// short one (callers drop `MAX_DIGITS` octets and ask again).
 pub(crate) fn parse_decimal_header(buf: &[u8]) -> DecimalHeader {
-    let digits = buf.iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = buf
+        .iter()
+        .take(MAX_DIGITS + 1)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if digits == 0 {
         let skip = buf.iter().take_while(|b| !b.is_ascii_digit()).count();
         return if skip == 0 {

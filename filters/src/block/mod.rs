@@ -25,14 +25,14 @@ const DEFAULT_MAX_BUFFER: usize = 512 * 1024 * 1024;
 ///
 /// Records arrive as `Value::Bytes`.
 ///
-/// Differences from POE 1.370, on purpose: garbage before a header is
-/// dropped (with a warning, as POE does) and parsing goes on in the same
-/// call instead of stalling one `get`; a header stays buffered until its
-/// whole block has arrived, so `get_pending` returns header and payload
-/// (POE loses the header); digits followed by anything but a NUL are
-/// garbage too (POE waits for ever); a block longer than `MaxLength` is
-/// an error and its payload is skipped as it arrives, keeping the stream
-/// in step.
+/// Differences from POE 1.370, on purpose: garbage before a header is dropped
+/// (with a warning, as POE does, but one per run of garbage) and parsing goes
+/// on in the same call instead of stalling one `get`; a header stays buffered
+/// until its whole block has arrived, so `get_pending` returns header and
+/// payload (POE loses the header); digits followed by anything but a NUL are
+/// garbage too (POE waits for ever); a block longer than `MaxLength` is an
+/// error and its payload is skipped as it arrives, keeping the stream in
+/// step.
 ///
 /// ```
 /// use poe_filters::{Block, Filter};
@@ -99,6 +99,22 @@ impl Block {
     }
 
     fn next_variable(&mut self, codec: &dyn LengthCodec) -> Result<Option<Value>, FilterError> {
+        // Garbage octets dropped in a row: one warning for the whole run,
+        // not one per `Header::Garbage` (a long run of digits is dropped
+        // `MAX_DIGITS` octets at a time).
+        let mut dropped = 0usize;
+        let result = self.next_variable_inner(codec, &mut dropped);
+        if dropped > 0 {
+            log::warn!("{dropped} strange bytes removed from stream");
+        }
+        result
+    }
+
+    fn next_variable_inner(
+        &mut self,
+        codec: &dyn LengthCodec,
+        dropped: &mut usize,
+    ) -> Result<Option<Value>, FilterError> {
         loop {
             if self.skipping > 0 {
                 let n = self
@@ -128,7 +144,7 @@ impl Block {
                 Header::Incomplete => return Ok(None),
                 Header::Garbage { skip } => {
                     let skip = skip.clamp(1, self.buf.len());
-                    log::warn!("{skip} strange bytes removed from stream");
+                    *dropped += skip;
                     self.buf.consume(skip);
                 }
                 Header::Complete {
