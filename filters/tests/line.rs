@@ -190,6 +190,32 @@ fn clone_keeps_the_detected_terminator_and_drops_the_buffer() {
 }
 
 #[test]
+fn a_clone_does_not_inherit_a_split_newline_awaiting_its_pair() {
+    // Autodetect: "abc\r" leaves the terminator undecided (\r or \r\n).
+    // The clone starts a new stream, so a leading "\n" there is data for
+    // its own detection, not the rest of the original's pair.
+    let input: &[u8] = b"\nline\r\n";
+    let mut f = Line::builder().autodetect().build().unwrap();
+    assert_eq!(lines(&mut f, &[b"abc\r"]), ["abc"]);
+    let mut c = f.clone_fresh();
+    let mut fresh = Line::builder().autodetect().build().unwrap();
+    c.get_one_start(input).unwrap();
+    assert_eq!(strings(&drain(&mut *c)), lines(&mut fresh, &[input]));
+    assert_eq!(strings(&drain(&mut *c)), Vec::<String>::new());
+    // The original still completes its pair.
+    assert_eq!(lines(&mut f, &[input]), ["line"]);
+    assert_eq!(f.input_terminator(), Some(&b"\r\n"[..]));
+
+    // Default mode: the same.
+    let mut f = Line::new();
+    assert_eq!(lines(&mut f, &[b"abc\r"]), ["abc"]);
+    let mut c = f.clone_fresh();
+    c.get_one_start(b"\nx\n").unwrap();
+    assert_eq!(strings(&drain(&mut *c)), ["", "x"]);
+    assert_eq!(lines(&mut f, &[b"\nx\n"]), ["x"]);
+}
+
+#[test]
 fn input_regexp_matches_terminators() {
     let mut f = Line::builder().input_regexp(r"\r?\n|;").build().unwrap();
     assert_eq!(lines(&mut f, &[b"a;b\r\nc\n"]), ["a", "b", "c"]);

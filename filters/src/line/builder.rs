@@ -108,7 +108,7 @@ impl LineBuilder {
                 (None, false, Some(pattern)) => {
                     Input::Regexp(Rc::new(Regexp::new(&pattern).map_err(ConfigError::Regexp)?))
                 }
-                (None, false, None) => Input::Generic { pair: None },
+                (None, false, None) => Input::Generic,
             };
             let output = match self.output_literal {
                 Some(lit) => Term::new(&lit),
@@ -138,6 +138,7 @@ impl LineBuilder {
             max_buffer,
             scan_from: 0,
             discarding: false,
+            pending_pair: None,
             block: Default::default(),
         })
     }

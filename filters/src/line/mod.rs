@@ -72,17 +72,21 @@ pub struct Line {
     scan_from: usize,
     /// Skipping the rest of an over-long line.
     discarding: bool,
+    /// A lone CR or LF ended the data searched so far (default and
+    /// autodetect modes): the octet that would complete it as CR LF or
+    /// LF CR, to be dropped if it is what comes next. State of this
+    /// stream, so `clone_fresh` does not copy it.
+    pending_pair: Option<u8>,
     /// The block the lines of the current read share.
     block: ReadBlock,
 }
 
+/// The input terminator: settings only (per-stream state lives in
+/// [`Line`]), so a clone copies it as it is.
 #[derive(Debug, Clone)]
 enum Input {
-    /// POE's default `\x0D\x0A?|\x0A\x0D?`. `pair` is the octet that would
-    /// complete a CR or LF that ended the previous read.
-    Generic {
-        pair: Option<u8>,
-    },
+    /// POE's default `\x0D\x0A?|\x0A\x0D?`.
+    Generic,
     Literal(Term),
     Autodetect(Detect),
     Regexp(Rc<Regexp>),
@@ -90,10 +94,9 @@ enum Input {
 
 #[derive(Debug, Clone, Copy)]
 enum Detect {
-    /// No newline seen yet.
+    /// No newline seen yet (or only a lone CR or LF at the end of the
+    /// data: see [`Line::pending_pair`]).
     Searching,
-    /// A CR or LF ended the data; the next octet may complete it.
-    Tentative(u8),
     /// The terminator, one or two octets.
     Found([u8; 2], usize),
 }
@@ -109,12 +112,13 @@ impl Line {
     pub fn new() -> Line {
         Line {
             buf: FramingBuffer::new(),
-            input: Input::Generic { pair: None },
+            input: Input::Generic,
             output: Term::Static(b"\r\n"),
             max_length: DEFAULT_MAX_LENGTH,
             max_buffer: DEFAULT_MAX_BUFFER,
             scan_from: 0,
             discarding: false,
+            pending_pair: None,
             block: ReadBlock::default(),
         }
     }
@@ -157,43 +161,27 @@ impl Line {
     fn find_terminator(&mut self) -> Option<(usize, usize)> {
         let data = self.buf.bytes();
         let from = self.scan_from;
-        let found = match &mut self.input {
-            Input::Generic { pair } => find_either(&data[from..], CR, LF).map(|i| {
-                let i = from + i;
-                let other = complement(data[i]);
-                match data.get(i + 1) {
-                    Some(&next) if next == other => (i, 2),
-                    Some(_) => (i, 1),
-                    None => {
-                        // Maybe half of a pair: drop its other half if that
-                        // is what the next read starts with.
-                        *pair = Some(other);
-                        (i, 1)
+        let found = match &self.input {
+            Input::Generic | Input::Autodetect(Detect::Searching) => {
+                find_either(&data[from..], CR, LF).map(|i| {
+                    let i = from + i;
+                    let other = complement(data[i]);
+                    match data.get(i + 1) {
+                        Some(&next) if next == other => (i, 2),
+                        Some(_) => (i, 1),
+                        None => {
+                            // Maybe half of a pair: drop its other half if
+                            // that is what the next read starts with.
+                            self.pending_pair = Some(other);
+                            (i, 1)
+                        }
                     }
-                }
-            }),
+                })
+            }
             Input::Literal(t) => find_slice(&data[from..], t).map(|i| (from + i, t.len())),
             Input::Autodetect(Detect::Found(t, n)) => {
                 find_slice(&data[from..], &t[..*n]).map(|i| (from + i, *n))
             }
-            Input::Autodetect(state) => find_either(&data[from..], CR, LF).map(|i| {
-                let i = from + i;
-                let c = data[i];
-                match data.get(i + 1) {
-                    Some(&next) if next == complement(c) => {
-                        *state = Detect::Found([c, next], 2);
-                        (i, 2)
-                    }
-                    Some(_) => {
-                        *state = Detect::Found([c, 0], 1);
-                        (i, 1)
-                    }
-                    None => {
-                        *state = Detect::Tentative(c);
-                        (i, 1)
-                    }
-                }
-            }),
             Input::Regexp(re) => match re.search(data, from) {
                 Search::Found { start, end } => Some((start, end - start)),
                 Search::NotFound { resume } => {
@@ -202,6 +190,17 @@ impl Line {
                 }
             },
         };
+        if let (Some((i, n)), Input::Autodetect(detect @ Detect::Searching)) =
+            (found, &mut self.input)
+        {
+            // The first newline: it is the terminator from now on, unless
+            // it ended the data (settle_split_terminator decides then).
+            if self.pending_pair.is_none() {
+                let mut t = [0; 2];
+                t[..n].copy_from_slice(&data[i..i + n]);
+                *detect = Detect::Found(t, n);
+            }
+        }
         if found.is_none() {
             // A multi-octet literal may have started in the last octets.
             let keep = match &self.input {
@@ -214,34 +213,28 @@ impl Line {
         found
     }
 
-    /// Resolve state left by a terminator at the very end of the last read.
-    /// Returns false when that needs more data.
+    /// Resolve a lone CR or LF left at the very end of the last read
+    /// ([`pending_pair`](Line::pending_pair)). Returns false when that
+    /// needs more data.
     fn settle_split_terminator(&mut self) -> bool {
-        let first = self.buf.bytes().first().copied();
-        match &mut self.input {
-            Input::Generic { pair } => {
-                if let Some(other) = *pair {
-                    let Some(first) = first else { return false };
-                    if first == other {
-                        self.buf.consume(1);
-                        self.block.advance(1);
-                    }
-                    *pair = None;
-                }
-            }
-            Input::Autodetect(state) => {
-                if let Detect::Tentative(c) = *state {
-                    let Some(first) = first else { return false };
-                    if first == complement(c) {
-                        self.buf.consume(1);
-                        self.block.advance(1);
-                        *state = Detect::Found([c, first], 2);
-                    } else {
-                        *state = Detect::Found([c, 0], 1);
-                    }
-                }
-            }
-            _ => {}
+        let Some(other) = self.pending_pair else {
+            return true;
+        };
+        let Some(&first) = self.buf.bytes().first() else {
+            return false;
+        };
+        self.pending_pair = None;
+        let paired = first == other;
+        if paired {
+            self.consume(1);
+        }
+        if let Input::Autodetect(detect @ Detect::Searching) = &mut self.input {
+            let c = complement(other);
+            *detect = if paired {
+                Detect::Found([c, other], 2)
+            } else {
+                Detect::Found([c, 0], 1)
+            };
         }
         true
     }
@@ -341,19 +334,19 @@ impl Filter for Line {
     }
 
     fn clone_fresh(&self) -> Box<dyn Filter> {
-        let input = match &self.input {
-            Input::Generic { .. } => Input::Generic { pair: None },
-            // POE's clone keeps a detected terminator [verified].
-            other => other.clone(),
-        };
+        // POE's clone keeps a detected terminator [verified]. A terminator
+        // still tentative (a lone CR or LF ended the data) belongs to this
+        // stream: the clone detects its own (POE's clone would drop the
+        // first octet of the new stream if it completed the pair).
         Box::new(Line {
             buf: FramingBuffer::new(),
-            input,
+            input: self.input.clone(),
             output: self.output.clone(),
             max_length: self.max_length,
             max_buffer: self.max_buffer,
             scan_from: 0,
             discarding: false,
+            pending_pair: None,
             block: ReadBlock::default(),
         })
     }
