@@ -7,6 +7,8 @@
 //! record moves to the front, and spare capacity goes back to the allocator
 //! so an idle connection holds at most its partial record plus a few bytes.
 
+use crate::FilterError;
+
 /// Capacity an empty buffer may keep; anything larger is freed.
 const RETAINED_CAPACITY: usize = 256;
 
@@ -50,6 +52,24 @@ impl FramingBuffer {
             self.start = 0;
         }
         self.data.extend_from_slice(more);
+    }
+
+    /// Append input unless the buffer would then hold more than `max`
+    /// octets: the `MaxBuffer` check of every filter's `get_one_start`.
+    /// Nothing is appended on error.
+    pub(crate) fn extend_bounded(&mut self, more: &[u8], max: usize) -> Result<(), FilterError> {
+        let needed = self.len() + more.len();
+        if needed > max {
+            return Err(FilterError::BufferFull { limit: max, needed });
+        }
+        self.extend(more);
+        Ok(())
+    }
+
+    /// A copy of the unconsumed bytes, `None` when there are none: what
+    /// `get_pending` returns.
+    pub(crate) fn pending(&self) -> Option<Vec<u8>> {
+        (!self.is_empty()).then(|| self.bytes().to_vec())
     }
 
     /// Drop `n` bytes from the front.
@@ -116,6 +136,25 @@ mod tests {
         b.settle();
         assert_eq!(b.bytes(), &[b'x'; 10]);
         assert!(b.capacity() <= RETAINED_CAPACITY, "{}", b.capacity());
+    }
+
+    #[test]
+    fn extend_bounded_refuses_input_past_the_limit_and_keeps_the_buffer() {
+        let mut b = FramingBuffer::new();
+        assert_eq!(b.pending(), None);
+        b.extend_bounded(b"abc", 5).unwrap();
+        b.extend_bounded(b"de", 5).unwrap();
+        assert!(matches!(
+            b.extend_bounded(b"f", 5),
+            Err(FilterError::BufferFull {
+                limit: 5,
+                needed: 6
+            })
+        ));
+        assert_eq!(b.pending(), Some(b"abcde".to_vec()));
+        b.consume(2);
+        b.extend_bounded(b"fg", 5).unwrap();
+        assert_eq!(b.pending(), Some(b"cdefg".to_vec()));
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Filter for Stream {
     }
 
     fn get_pending(&self) -> Option<Vec<u8>> {
-        (!self.buf.is_empty()).then(|| self.buf.bytes().to_vec())
+        self.buf.pending()
     }
 
     fn clone_fresh(&self) -> Box<dyn Filter> {

@@ -338,15 +338,7 @@ impl Filter for Httpd {
         if matches!(self.state, State::Discard) {
             return Ok(());
         }
-        let needed = self.buf.len() + data.len();
-        if needed > self.max_buffer {
-            return Err(FilterError::BufferFull {
-                limit: self.max_buffer,
-                needed,
-            });
-        }
-        self.buf.extend(data);
-        Ok(())
+        self.buf.extend_bounded(data, self.max_buffer)
     }
 
     fn get_one(&mut self) -> Result<Option<Value>, FilterError> {
@@ -369,7 +361,7 @@ impl Filter for Httpd {
     }
 
     fn get_pending(&self) -> Option<Vec<u8>> {
-        (!self.buf.is_empty()).then(|| self.buf.bytes().to_vec())
+        self.buf.pending()
     }
 
     fn clone_fresh(&self) -> Box<dyn Filter> {

@@ -264,15 +264,7 @@ fn complement(c: u8) -> u8 {
 
 impl Filter for Line {
     fn get_one_start(&mut self, data: &[u8]) -> Result<(), FilterError> {
-        let needed = self.buf.len() + data.len();
-        if needed > self.max_buffer {
-            return Err(FilterError::BufferFull {
-                limit: self.max_buffer,
-                needed,
-            });
-        }
-        self.buf.extend(data);
-        Ok(())
+        self.buf.extend_bounded(data, self.max_buffer)
     }
 
     fn get_one(&mut self) -> Result<Option<Value>, FilterError> {
@@ -330,7 +322,7 @@ impl Filter for Line {
     }
 
     fn get_pending(&self) -> Option<Vec<u8>> {
-        (!self.buf.is_empty()).then(|| self.buf.bytes().to_vec())
+        self.buf.pending()
     }
 
     fn clone_fresh(&self) -> Box<dyn Filter> {

@@ -164,19 +164,13 @@ impl Reference {
 
 impl Filter for Reference {
     fn get_one_start(&mut self, data: &[u8]) -> Result<(), FilterError> {
-        let needed = self.buf.len() + data.len();
-        if needed > self.max_buffer {
-            if self.no_fatals {
+        match self.buf.extend_bounded(data, self.max_buffer) {
+            Err(FilterError::BufferFull { .. }) if self.no_fatals => {
                 self.overflowed = true;
-                return Ok(());
+                Ok(())
             }
-            return Err(FilterError::BufferFull {
-                limit: self.max_buffer,
-                needed,
-            });
+            result => result,
         }
-        self.buf.extend(data);
-        Ok(())
     }
 
     fn get_one(&mut self) -> Result<Option<Value>, FilterError> {
@@ -218,7 +212,7 @@ impl Filter for Reference {
     }
 
     fn get_pending(&self) -> Option<Vec<u8>> {
-        (!self.buf.is_empty()).then(|| self.buf.bytes().to_vec())
+        self.buf.pending()
     }
 
     fn clone_fresh(&self) -> Box<dyn Filter> {
