@@ -72,6 +72,23 @@ impl FramingBuffer {
         (!self.is_empty()).then(|| self.bytes().to_vec())
     }
 
+    /// Consume what is buffered of a stretch of `*remaining` octets (a body
+    /// of known length, or octets to skip), but no more than that, and
+    /// lower `*remaining` by as much. `f` sees those octets first.
+    pub(crate) fn consume_within<R>(
+        &mut self,
+        remaining: &mut u64,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> R {
+        let n = self
+            .len()
+            .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+        let result = f(&self.bytes()[..n]);
+        self.consume(n);
+        *remaining -= n as u64;
+        result
+    }
+
     /// Drop `n` bytes from the front.
     #[inline]
     pub(crate) fn consume(&mut self, n: usize) {

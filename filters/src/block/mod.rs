@@ -117,12 +117,7 @@ impl Block {
     ) -> Result<Option<Value>, FilterError> {
         loop {
             if self.skipping > 0 {
-                let n = self
-                    .buf
-                    .len()
-                    .min(usize::try_from(self.skipping).unwrap_or(usize::MAX));
-                self.buf.consume(n);
-                self.skipping -= n as u64;
+                self.buf.consume_within(&mut self.skipping, |_| ());
                 if self.skipping > 0 {
                     return Ok(None);
                 }

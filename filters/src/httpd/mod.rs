@@ -10,7 +10,6 @@ use crate::buffer::FramingBuffer;
 use crate::{ConfigError, Filter, FilterError};
 use head::{find_head_end, is_space, parse_head};
 use poe_kernel::Value;
-use std::collections::VecDeque;
 
 const DEFAULT_MAX_CONTENT: usize = 1024 * 1024;
 const DEFAULT_MAX_BUFFER: usize = 512 * 1024 * 1024;
@@ -79,8 +78,6 @@ pub struct Httpd {
     state: State,
     /// No blank line ends before this offset of the buffered head.
     scan_from: usize,
-    /// Records produced together (streaming: a request and its first piece).
-    ready: VecDeque<Value>,
     /// The head ended a read one optional newline octet short: if the next
     /// data starts with it, it belongs to the head (as it would have, had
     /// the data come at once), not to the body.
@@ -90,24 +87,28 @@ pub struct Httpd {
 #[derive(Debug)]
 enum State {
     Head,
-    /// Collecting a body of `remaining` more octets.
+    /// A body of `remaining` more octets (never 0), going to `sink`.
     Body {
-        request: Box<HttpRequest>,
-        remaining: usize,
-    },
-    /// Streaming a body of `remaining` more octets.
-    Stream {
         remaining: u64,
-    },
-    /// Dropping the `remaining` octets of a body refused with a 413.
-    Skip {
-        remaining: u64,
+        sink: Sink,
     },
     /// The request's framing is lost (a 400 for its Content-Length, a
     /// 411, a 431, or a body delimited by the end of the connection):
     /// nothing after it can be told from a next request, so all further
     /// input is dropped.
     Discard,
+}
+
+/// Where the octets of a body go.
+#[derive(Debug)]
+enum Sink {
+    /// Into the request's content; the request is the record once the
+    /// body is complete.
+    Collect(Box<HttpRequest>),
+    /// Out as `Value::Bytes` pieces (streaming mode).
+    Stream,
+    /// Nowhere: the body of a request refused with a 413.
+    Skip,
 }
 
 impl Default for Httpd {
@@ -128,7 +129,6 @@ impl Httpd {
             streaming: false,
             state: State::Head,
             scan_from: 0,
-            ready: VecDeque::new(),
             swallow: None,
         }
     }
@@ -156,10 +156,6 @@ impl Httpd {
         self.scan_from = self.scan_from.saturating_sub(n);
     }
 
-    fn error(&mut self, code: u16, details: &[u8], request: Option<HttpRequest>) -> Value {
-        Value::local(HttpResponse::error(code, details, request))
-    }
-
     /// A complete head is at the front of the buffer: parse it and decide
     /// what its body is.
     fn take_head(&mut self, end: usize, short: Option<u8>) -> Option<Value> {
@@ -174,7 +170,7 @@ impl Httpd {
             details.push(b')');
             self.buf.consume(end);
             self.scan_from = 0;
-            return Some(self.error(400, &details, None));
+            return Some(error(400, &details, None));
         };
         self.buf.consume(end);
         self.scan_from = 0;
@@ -184,7 +180,11 @@ impl Httpd {
             Ok(length) => length,
             Err(()) => {
                 self.discard();
-                return Some(self.error(400, b"Content-Length is not a number.", Some(request)));
+                return Some(error(
+                    400,
+                    b"Content-Length is not a number.",
+                    Some(request),
+                ));
             }
         };
         let encoded = request.headers.get("Content-Encoding").is_some();
@@ -197,25 +197,31 @@ impl Httpd {
                 // buffered, then parses what follows as requests).
                 self.discard();
                 if request.version() >= 1001 {
-                    Some(self.error(411, b"No content length found.", Some(request)))
+                    Some(error(411, b"No content length found.", Some(request)))
                 } else {
                     Some(Value::local(request))
                 }
             }
             Some(n) if self.streaming => {
-                self.state = State::Stream { remaining: n };
+                self.state = State::Body {
+                    remaining: n,
+                    sink: Sink::Stream,
+                };
                 Some(Value::local(request))
             }
             Some(n) if n > self.max_content as u64 => {
                 // The body is skipped, not parsed: it is not a request.
-                self.state = State::Skip { remaining: n };
+                self.state = State::Body {
+                    remaining: n,
+                    sink: Sink::Skip,
+                };
                 let details = format!("Content of {n} octets not accepted.");
-                Some(self.error(413, details.as_bytes(), Some(request)))
+                Some(error(413, details.as_bytes(), Some(request)))
             }
             Some(n) => {
                 self.state = State::Body {
-                    request: Box::new(request),
-                    remaining: n as usize,
+                    remaining: n,
+                    sink: Sink::Collect(Box::new(request)),
                 };
                 None
             }
@@ -223,9 +229,6 @@ impl Httpd {
     }
 
     fn next_record(&mut self) -> Option<Value> {
-        if let Some(v) = self.ready.pop_front() {
-            return Some(v);
-        }
         loop {
             if let Some(octet) = self.swallow {
                 match self.buf.bytes().first() {
@@ -252,67 +255,57 @@ impl Httpd {
                                 self.discard();
                                 let details =
                                     format!("Request head exceeds {} octets.", self.max_header);
-                                return Some(self.error(431, details.as_bytes(), None));
+                                return Some(error(431, details.as_bytes(), None));
                             }
                             return None;
                         }
                     }
                 }
-                State::Body { request, remaining } => {
-                    let n = self.buf.len().min(*remaining);
-                    request.content.extend_from_slice(&self.buf.bytes()[..n]);
-                    self.buf.consume(n);
-                    *remaining -= n;
-                    if *remaining > 0 {
-                        return None;
-                    }
-                    let State::Body { request, .. } =
-                        std::mem::replace(&mut self.state, State::Head)
-                    else {
-                        return None;
-                    };
-                    // "Some browsers (like MSIE 5.01) send extra CRLFs after
-                    // the content."
-                    self.strip_leading_space();
-                    return Some(Value::local(*request));
-                }
-                State::Skip { remaining } => {
-                    let n = self
-                        .buf
-                        .len()
-                        .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
-                    self.buf.consume(n);
-                    *remaining -= n as u64;
-                    if *remaining > 0 {
-                        return None;
-                    }
-                    self.state = State::Head;
-                    self.strip_leading_space();
-                }
                 State::Discard => {
                     self.buf.clear();
                     return None;
                 }
-                State::Stream { remaining } => {
+                State::Body { remaining, sink } => {
                     if self.buf.is_empty() {
                         return None;
                     }
-                    let n = self
-                        .buf
-                        .len()
-                        .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
-                    let piece = Value::from(&self.buf.bytes()[..n]);
-                    self.buf.consume(n);
-                    *remaining -= n as u64;
-                    if *remaining == 0 {
-                        self.state = State::Head;
+                    let piece = self.buf.consume_within(remaining, |octets| match sink {
+                        Sink::Collect(request) => {
+                            request.content.extend_from_slice(octets);
+                            None
+                        }
+                        Sink::Stream => Some(Value::from(octets)),
+                        Sink::Skip => None,
+                    });
+                    let done = *remaining == 0;
+                    if done {
+                        let body = std::mem::replace(&mut self.state, State::Head);
+                        // "Some browsers (like MSIE 5.01) send extra CRLFs
+                        // after the content."
                         self.strip_leading_space();
+                        if let State::Body {
+                            sink: Sink::Collect(request),
+                            ..
+                        } = body
+                        {
+                            return Some(Value::local(*request));
+                        }
                     }
-                    return Some(piece);
+                    match piece {
+                        Some(piece) => return Some(piece),
+                        // A skipped body is over: on to the next head.
+                        None if done => {}
+                        None => return None,
+                    }
                 }
             }
         }
     }
+}
+
+/// An error response as a record.
+fn error(code: u16, details: &[u8], request: Option<HttpRequest>) -> Value {
+    Value::local(HttpResponse::error(code, details, request))
 }
 
 /// `^\s*(\d+)\s*$`, saturating; every Content-Length field must agree.
@@ -373,7 +366,6 @@ impl Filter for Httpd {
             streaming: self.streaming,
             state: State::Head,
             scan_from: 0,
-            ready: VecDeque::new(),
             swallow: None,
         })
     }

@@ -106,12 +106,7 @@ impl Reference {
             return Ok(Some(Value::from(OVERFLOW_MESSAGE)));
         }
         if self.skipping > 0 {
-            let n = self
-                .buf
-                .len()
-                .min(usize::try_from(self.skipping).unwrap_or(usize::MAX));
-            self.buf.consume(n);
-            self.skipping -= n as u64;
+            self.buf.consume_within(&mut self.skipping, |_| ());
             if self.skipping > 0 {
                 return Ok(None);
             }
