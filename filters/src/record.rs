@@ -14,6 +14,22 @@ pub(crate) fn text_or_bytes(raw: &[u8]) -> Value {
     }
 }
 
+/// Text from octets of unknown encoding, as Perl reads them: UTF-8 when
+/// valid, else Latin-1 (one character per octet).
+pub(crate) fn utf8_or_latin1(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(s) => s.to_owned(),
+        Err(_) => raw.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+/// The value of a run of ASCII digits, saturating at `u64::MAX`.
+pub(crate) fn decimal_u64(digits: &[u8]) -> u64 {
+    digits.iter().fold(0u64, |n, &d| {
+        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    })
+}
+
 /// Append a record's octets to `out`, as Perl would stringify a scalar:
 /// strings and bytes as they are, numbers in Perl's notation, undef as
 /// nothing. Containers and `Local`s have no byte form.
@@ -105,6 +121,20 @@ mod tests {
         assert_eq!(find_slice(b"aaab", b"aab"), Some(1));
         assert_eq!(find_slice(b"abc", b"abcd"), None);
         assert_eq!(find_slice(b"xx\r\n", b"\r\n"), Some(2));
+    }
+
+    #[test]
+    fn unknown_text_is_utf8_or_latin1() {
+        assert_eq!(utf8_or_latin1("é".as_bytes()), "é");
+        assert_eq!(utf8_or_latin1(b"caf\xe9"), "café");
+    }
+
+    #[test]
+    fn decimal_values_saturate() {
+        assert_eq!(decimal_u64(b"000123"), 123);
+        assert_eq!(decimal_u64(b""), 0);
+        assert_eq!(decimal_u64(b"18446744073709551615"), u64::MAX);
+        assert_eq!(decimal_u64(b"99999999999999999999999"), u64::MAX);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Length codecs for Filter::Block: how a block's length is written in
 //! front of it.
 
+use crate::record::decimal_u64;
 use std::fmt;
 
 /// What a [`LengthCodec`] found at the start of the buffer.
@@ -152,9 +153,7 @@ pub(crate) fn parse_decimal_header(buf: &[u8]) -> DecimalHeader {
         None => DecimalHeader::Incomplete,
         Some(0) => DecimalHeader::Complete {
             header_len: digits + 1,
-            payload_len: buf[..digits].iter().fold(0u64, |n, &d| {
-                n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-            }),
+            payload_len: decimal_u64(&buf[..digits]),
         },
         Some(_) => DecimalHeader::BadTerminator { skip: digits },
     }

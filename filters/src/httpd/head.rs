@@ -7,6 +7,7 @@
 //! and this is ninety lines.
 
 use super::message::{Headers, HttpRequest};
+use crate::record::utf8_or_latin1;
 
 /// Perl's `\s`.
 pub(super) fn is_space(b: u8) -> bool {
@@ -74,7 +75,7 @@ pub(super) fn parse_head(head: &[u8]) -> Option<HttpRequest> {
         }
         if let Some((name, value)) = header_line(line) {
             if let Some((n, v)) = current.take() {
-                request.headers.push(n, text(&v));
+                request.headers.push(n, utf8_or_latin1(&v));
             }
             current = Some((name, value.to_vec()));
         } else if line.first().is_some_and(|&b| is_space(b)) {
@@ -89,7 +90,7 @@ pub(super) fn parse_head(head: &[u8]) -> Option<HttpRequest> {
         }
     }
     if let Some((n, v)) = current {
-        request.headers.push(n, text(&v));
+        request.headers.push(n, utf8_or_latin1(&v));
     }
     Some(request)
 }
@@ -164,14 +165,6 @@ fn header_line(line: &[u8]) -> Option<(String, &[u8])> {
 fn trim_start(s: &[u8]) -> &[u8] {
     let n = s.iter().take_while(|&&b| is_space(b)).count();
     &s[n..]
-}
-
-/// UTF-8 when valid, else Latin-1 (one character per octet).
-pub(super) fn text(raw: &[u8]) -> String {
-    match std::str::from_utf8(raw) {
-        Ok(s) => s.to_owned(),
-        Err(_) => raw.iter().map(|&b| char::from(b)).collect(),
-    }
 }
 
 /// What `URI->new` does to a request target: octets outside URI's

@@ -7,6 +7,7 @@ mod status;
 pub use message::{Headers, HttpRequest, HttpResponse};
 
 use crate::buffer::FramingBuffer;
+use crate::record::decimal_u64;
 use crate::{ConfigError, Filter, FilterError};
 use head::{find_head_end, is_space, parse_head};
 use poe_kernel::Value;
@@ -321,9 +322,7 @@ fn content_length(headers: &Headers) -> Result<Option<u64>, ()> {
     if !lengths.all(|other| other.trim_matches(|c: char| c.is_ascii_whitespace()) == first) {
         return Err(());
     }
-    Ok(Some(first.bytes().fold(0u64, |n, d| {
-        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-    })))
+    Ok(Some(decimal_u64(first.as_bytes())))
 }
 
 impl Filter for Httpd {

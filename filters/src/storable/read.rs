@@ -1,6 +1,7 @@
 //! `thaw`: Storable network-order image → [`Value`].
 
 use super::{key_flag, op, StorableError, DEFAULT_MAX_DEPTH};
+use crate::record::{text_or_bytes, utf8_or_latin1};
 use poe_kernel::{Blessed, Bytes, Map, Text, Value};
 
 /// Bounds for reading untrusted images.
@@ -540,11 +541,7 @@ impl Reader<'_> {
                 let raw = self.take(n)?;
                 // Perl accepts invalid UTF-8 here; keep the octets rather
                 // than guess.
-                let v = match std::str::from_utf8(raw) {
-                    Ok(s) => Value::Str(Text::from(s)),
-                    Err(_) => Value::Bytes(Bytes::from(raw)),
-                };
-                (v, n)
+                (text_or_bytes(raw), n)
             }
             op::TIED_ARRAY | op::TIED_HASH | op::TIED_SCALAR | op::TIED_KEY | op::TIED_IDX => {
                 return Err(unsupported("tied containers", at))
@@ -568,14 +565,6 @@ impl Reader<'_> {
 
 fn unsupported(what: &'static str, offset: usize) -> StorableError {
     StorableError::Unsupported { what, offset }
-}
-
-/// UTF-8 when valid, else Latin-1.
-fn utf8_or_latin1(raw: &[u8]) -> String {
-    match std::str::from_utf8(raw) {
-        Ok(s) => s.to_owned(),
-        Err(_) => raw.iter().map(|&b| char::from(b)).collect(),
-    }
 }
 
 /// Perl's non-UTF-8 strings are Latin-1: each octet is one character.
