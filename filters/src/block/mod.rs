@@ -78,9 +78,17 @@ impl Default for Block {
 impl Block {
     /// Variable-length blocks with POE's default `"<decimal>\0"` header.
     pub fn new() -> Block {
+        Block::fresh(Mode::Length(Rc::new(DecimalLength)))
+    }
+
+    /// A filter in `mode` with the default limits and the starting state
+    /// of a stream: `new`, the builder and `clone_fresh` set the other
+    /// parameters and take the rest from here. (`mode` is an argument so
+    /// that a clone does not allocate a codec only to drop it.)
+    fn fresh(mode: Mode) -> Block {
         Block {
             buf: FramingBuffer::new(),
-            mode: Mode::Length(Rc::new(DecimalLength)),
+            mode,
             max_length: DEFAULT_MAX_LENGTH,
             max_buffer: DEFAULT_MAX_BUFFER,
             header: None,
@@ -221,12 +229,9 @@ impl Filter for Block {
 
     fn clone_fresh(&self) -> Box<dyn Filter> {
         Box::new(Block {
-            buf: FramingBuffer::new(),
-            mode: self.mode.clone(),
             max_length: self.max_length,
             max_buffer: self.max_buffer,
-            header: None,
-            skipping: 0,
+            ..Block::fresh(self.mode.clone())
         })
     }
 }
@@ -298,12 +303,9 @@ impl BlockBuilder {
             }
         };
         Ok(Block {
-            buf: FramingBuffer::new(),
-            mode,
             max_length,
             max_buffer,
-            header: None,
-            skipping: 0,
+            ..Block::fresh(mode)
         })
     }
 }

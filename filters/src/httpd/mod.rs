@@ -121,6 +121,9 @@ impl Default for Httpd {
 impl Httpd {
     /// Default limits: `MaxContent` 1 MiB, `MaxBuffer` 512 MiB, `MaxHeader`
     /// 64 KiB, no streaming.
+    ///
+    /// Also the starting state of every stream: the builder and
+    /// `clone_fresh` set the parameters and take the rest from here.
     pub fn new() -> Httpd {
         Httpd {
             buf: FramingBuffer::new(),
@@ -358,14 +361,11 @@ impl Filter for Httpd {
 
     fn clone_fresh(&self) -> Box<dyn Filter> {
         Box::new(Httpd {
-            buf: FramingBuffer::new(),
             max_content: self.max_content,
             max_buffer: self.max_buffer,
             max_header: self.max_header,
             streaming: self.streaming,
-            state: State::Head,
-            scan_from: 0,
-            swallow: None,
+            ..Httpd::new()
         })
     }
 }

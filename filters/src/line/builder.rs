@@ -3,7 +3,6 @@
 use super::regexp::Regexp;
 use super::term::Term;
 use super::{Input, Line, DEFAULT_MAX_BUFFER, DEFAULT_MAX_LENGTH};
-use crate::buffer::FramingBuffer;
 use crate::ConfigError;
 use std::rc::Rc;
 
@@ -131,15 +130,11 @@ impl LineBuilder {
             });
         }
         Ok(Line {
-            buf: FramingBuffer::new(),
             input,
             output,
             max_length,
             max_buffer,
-            scan_from: 0,
-            discarding: false,
-            pending_pair: None,
-            block: Default::default(),
+            ..Line::new()
         })
     }
 }

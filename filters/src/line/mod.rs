@@ -109,6 +109,9 @@ impl Default for Line {
 
 impl Line {
     /// POE::Filter::Line with no parameters: any newline in, CR LF out.
+    ///
+    /// Also the starting state of every stream: the builder and
+    /// `clone_fresh` set the parameters and take the rest from here.
     pub fn new() -> Line {
         Line {
             buf: FramingBuffer::new(),
@@ -331,15 +334,11 @@ impl Filter for Line {
         // stream: the clone detects its own (POE's clone would drop the
         // first octet of the new stream if it completed the pair).
         Box::new(Line {
-            buf: FramingBuffer::new(),
             input: self.input.clone(),
             output: self.output.clone(),
             max_length: self.max_length,
             max_buffer: self.max_buffer,
-            scan_from: 0,
-            discarding: false,
-            pending_pair: None,
-            block: ReadBlock::default(),
+            ..Line::new()
         })
     }
 }

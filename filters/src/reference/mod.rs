@@ -70,9 +70,18 @@ impl Default for Reference {
 impl Reference {
     /// Storable, no compression, fatal errors: what IKC uses.
     pub fn new() -> Reference {
+        Reference::fresh(Rc::new(Storable::default()))
+    }
+
+    /// A filter using `serializer` with the other parameters at their
+    /// defaults and the starting state of a stream: `new`, the builder and
+    /// `clone_fresh` set the other parameters and take the rest from here.
+    /// (`serializer` is an argument so that a clone does not allocate one
+    /// only to drop it.)
+    fn fresh(serializer: Rc<dyn Serializer>) -> Reference {
         Reference {
             buf: FramingBuffer::new(),
-            serializer: Rc::new(Storable::default()),
+            serializer,
             compression: false,
             no_fatals: false,
             max_buffer: DEFAULT_MAX_BUFFER,
@@ -212,13 +221,10 @@ impl Filter for Reference {
 
     fn clone_fresh(&self) -> Box<dyn Filter> {
         Box::new(Reference {
-            buf: FramingBuffer::new(),
-            serializer: Rc::clone(&self.serializer),
             compression: self.compression,
             no_fatals: self.no_fatals,
             max_buffer: self.max_buffer,
-            overflowed: false,
-            skipping: 0,
+            ..Reference::fresh(Rc::clone(&self.serializer))
         })
     }
 }
@@ -268,16 +274,14 @@ impl ReferenceBuilder {
         if self.compression && cfg!(not(feature = "zlib")) {
             log::warn!("Filter::Reference compression option ignored (built without zlib)");
         }
+        let serializer = self
+            .serializer
+            .unwrap_or_else(|| Rc::new(Storable::default()));
         Ok(Reference {
-            buf: FramingBuffer::new(),
-            serializer: self
-                .serializer
-                .unwrap_or_else(|| Rc::new(Storable::default())),
             compression: self.compression && cfg!(feature = "zlib"),
             no_fatals: self.no_fatals,
             max_buffer,
-            overflowed: false,
-            skipping: 0,
+            ..Reference::fresh(serializer)
         })
     }
 }
