@@ -93,21 +93,28 @@ impl LengthCodec for DecimalLength {
     }
 }
 
-/// `<decimal>\0`.
-pub(crate) fn write_decimal_header(len: usize, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+/// Room for the longest `<decimal>\0` header: 20 digits and the NUL.
+pub(crate) const DECIMAL_HEADER_MAX: usize = 21;
+
+/// `<decimal>\0` written at the end of `buf`; returns those octets.
+pub(crate) fn decimal_header(len: usize, buf: &mut [u8; DECIMAL_HEADER_MAX]) -> &[u8] {
+    let mut i = buf.len() - 1;
+    buf[i] = 0;
     let mut n = len;
     loop {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+        buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[i..]);
-    out.push(0);
+    &buf[i..]
+}
+
+/// Append `<decimal>\0`.
+pub(crate) fn write_decimal_header(len: usize, out: &mut Vec<u8>) {
+    out.extend_from_slice(decimal_header(len, &mut [0; DECIMAL_HEADER_MAX]));
 }
 
 /// Outcome of parsing `^(\d+)\0`.
@@ -169,6 +176,11 @@ mod tests {
         write_decimal_header(0, &mut out);
         write_decimal_header(1234, &mut out);
         assert_eq!(out, b"0\x001234\x00");
+        let mut buf = [0; DECIMAL_HEADER_MAX];
+        assert_eq!(
+            decimal_header(usize::MAX, &mut buf),
+            format!("{}\0", usize::MAX).as_bytes()
+        );
         assert_eq!(
             parse_decimal_header(b"000123\0x"),
             DecimalHeader::Complete {

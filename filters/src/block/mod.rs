@@ -2,7 +2,9 @@
 
 mod codec;
 
-pub(crate) use codec::{parse_decimal_header, write_decimal_header, DecimalHeader};
+pub(crate) use codec::{
+    decimal_header, parse_decimal_header, write_decimal_header, DecimalHeader, DECIMAL_HEADER_MAX,
+};
 pub use codec::{DecimalLength, Header, LengthCodec};
 
 use crate::buffer::FramingBuffer;

@@ -5,7 +5,9 @@ mod zlib;
 
 pub use serializer::{Serializer, Storable};
 
-use crate::block::{parse_decimal_header, write_decimal_header, DecimalHeader};
+use crate::block::{
+    decimal_header, parse_decimal_header, write_decimal_header, DecimalHeader, DECIMAL_HEADER_MAX,
+};
 use crate::buffer::FramingBuffer;
 use crate::{ConfigError, Filter, FilterError};
 use poe_kernel::Value;
@@ -201,15 +203,15 @@ impl Filter for Reference {
             out.extend_from_slice(&packed);
         } else {
             // Freeze in place, then slide the payload right to make room for
-            // the header: no scratch buffer per record.
+            // the header (built on the stack): no scratch buffer per record.
             self.serializer.freeze(&record, out).map_err(|e| {
                 out.truncate(start);
                 FilterError::Freeze(e)
             })?;
             let len = out.len() - start;
-            let mut header = Vec::with_capacity(21);
-            write_decimal_header(len, &mut header);
-            out.extend_from_slice(&header);
+            let mut scratch = [0; DECIMAL_HEADER_MAX];
+            let header = decimal_header(len, &mut scratch);
+            out.extend_from_slice(header);
             out[start..].rotate_right(header.len());
         }
         Ok(())
