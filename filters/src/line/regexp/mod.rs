@@ -10,11 +10,16 @@ mod vm;
 
 pub(crate) use vm::Search;
 
+use std::cell::RefCell;
+
 /// A compiled `InputRegexp`.
 #[derive(Debug)]
 pub(crate) struct Regexp {
     prog: Vec<vm::Inst>,
     source: String,
+    /// The VM's working memory, reused by every search (clones of a Line
+    /// share the Regexp; searches never nest, so one suffices).
+    scratch: RefCell<vm::Scratch>,
 }
 
 impl Regexp {
@@ -29,12 +34,17 @@ impl Regexp {
         Ok(Regexp {
             prog,
             source: pattern.to_owned(),
+            scratch: RefCell::default(),
         })
     }
 
     /// Leftmost-first match in `hay`, starting no earlier than `from`.
     pub(crate) fn search(&self, hay: &[u8], from: usize) -> Search {
-        vm::search(&self.prog, hay, from)
+        match self.scratch.try_borrow_mut() {
+            Ok(mut scratch) => vm::search(&self.prog, hay, from, &mut scratch),
+            // Unreachable (no search runs inside another), but harmless.
+            Err(_) => vm::search(&self.prog, hay, from, &mut vm::Scratch::default()),
+        }
     }
 
     /// The pattern as given.
@@ -94,6 +104,24 @@ mod tests {
             "^a", "a$", r"\1", "(?=a)", "a*", "(x|)", "[a", "(a", "a)", "*a", "a{5,2}",
         ] {
             assert!(Regexp::new(p).is_err(), "{p:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn a_reused_regexp_agrees_with_a_fresh_one() {
+        // The VM's scratch memory is kept between searches: nothing an
+        // earlier search left in it may change a later one.
+        let hays: [&[u8]; 6] = [b"xxENxEND", b"END", b"aEND", b"EN", b"xxxxxxEND", b"E"];
+        for p in ["END", r"\r?\n|;", "x+?y|EN+D", "(a*)*b|E"] {
+            let reused = Regexp::new(p).unwrap();
+            for _ in 0..2 {
+                for hay in hays {
+                    for from in 0..hay.len() {
+                        let fresh = Regexp::new(p).unwrap().search(hay, from);
+                        assert_eq!(reused.search(hay, from), fresh, "{p:?} {hay:?} {from}");
+                    }
+                }
+            }
         }
     }
 

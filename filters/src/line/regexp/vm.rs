@@ -148,29 +148,43 @@ pub(crate) enum Search {
     },
 }
 
+#[derive(Debug, Default)]
 struct Threads {
     list: Vec<(usize, usize)>,
     stack: Vec<usize>,
 }
 
+/// Working memory of [`search`], kept between searches (one per line in
+/// `InputRegexp` mode) so that a search allocates nothing once warm. Its
+/// size is bounded by the program's, not by the data.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    marks: Vec<usize>,
+    clist: Threads,
+    nlist: Threads,
+}
+
 /// Leftmost-first search of `hay[from..]`.
-pub(super) fn search(prog: &[Inst], hay: &[u8], from: usize) -> Search {
+pub(super) fn search(prog: &[Inst], hay: &[u8], from: usize, scratch: &mut Scratch) -> Search {
+    let Scratch {
+        marks,
+        clist,
+        nlist,
+    } = scratch;
     // marks[pc] == step + 1: pc is already on the list being built for step.
-    let mut marks = vec![0usize; prog.len()];
-    let mut clist = Threads {
-        list: Vec::new(),
-        stack: Vec::new(),
-    };
-    let mut nlist = Threads {
-        list: Vec::new(),
-        stack: Vec::new(),
-    };
+    // Marks left by an earlier search would be mistaken for this one's.
+    marks.clear();
+    marks.resize(prog.len(), 0);
+    clist.list.clear();
+    clist.stack.clear();
+    nlist.list.clear();
+    nlist.stack.clear();
     let mut found: Option<(usize, usize)> = None;
     let mut pos = from;
     loop {
         if found.is_none() {
             // A new attempt at `pos`, lowest priority.
-            add(prog, &mut marks, pos + 1, &mut clist, 0, pos);
+            add(prog, marks, pos + 1, clist, 0, pos);
         }
         if clist.list.is_empty() {
             break;
@@ -194,7 +208,7 @@ pub(super) fn search(prog: &[Inst], hay: &[u8], from: usize) -> Search {
                 live_min = Some(live_min.map_or(start, |m: usize| m.min(start)));
             }
             if next {
-                add(prog, &mut marks, pos + 2, &mut nlist, pc + 1, start);
+                add(prog, marks, pos + 2, nlist, pc + 1, start);
             }
         }
         if byte.is_none() {
@@ -205,7 +219,7 @@ pub(super) fn search(prog: &[Inst], hay: &[u8], from: usize) -> Search {
                 },
             };
         }
-        std::mem::swap(&mut clist, &mut nlist);
+        std::mem::swap(clist, nlist);
         pos += 1;
     }
     match found {
