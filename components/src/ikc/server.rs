@@ -102,10 +102,11 @@ impl ServerBuilder {
                 let errno = ctx.arg(1).as_i64().unwrap_or(0) as i32;
                 let message = ctx.arg(2).to_string();
                 log::warn!(target: "poe::ikc", "IKC server: {op} error {errno}: {message}");
+                // Only report: the TCP listener decides whether it keeps
+                // listening (it survives EMFILE and the like on accept).
                 if let Some(cb) = &on_error {
                     cb(&op, errno, &message);
                 }
-                ctx.heap.listener = None;
             });
         tcp = match self.bind() {
             Bind::Unix(path) => {

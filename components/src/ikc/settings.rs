@@ -93,7 +93,9 @@ macro_rules! common_setters {
         }
 
         /// `on_error`: `(operation, errno, message)` for connection and
-        /// negotiation errors.
+        /// negotiation errors (and a Server's listener errors). It only
+        /// reports: a Server keeps listening through accept errors such
+        /// as EMFILE, as `tcp::Server`'s listener does.
         pub fn on_error(mut self, f: impl Fn(&str, i32, &str) + 'static) -> Self {
             self.$field.on_error = Some(std::rc::Rc::new(f));
             self
