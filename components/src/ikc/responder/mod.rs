@@ -200,6 +200,7 @@ fn session(reg: Rc<RefCell<Registry>>) -> Session<Heap> {
             }
         })
         .state("ikc_remote_error", remote_error)
+        .state("ikc_local_call", run_local_call)
         .state("ikc_receipt", receipt)
         .state("ikc_subscribe_timeout", |ctx| {
             let id = ctx.arg(0).as_i64().unwrap_or(0) as u64;
@@ -251,10 +252,15 @@ fn send_message(
     let mut reg = reg_rc.borrow_mut();
     if reg.is_local(&dest.kernel) {
         drop(reg);
-        let ok = ctx
-            .post(dest.session.clone(), dest.state.clone(), (params,))
-            .is_ok();
-        return Value::from(ok as i64);
+        return match call {
+            None => {
+                let ok = ctx
+                    .post(dest.session.clone(), dest.state.clone(), (params,))
+                    .is_ok();
+                Value::from(ok as i64)
+            }
+            Some((rsvp, timeout)) => local_call(ctx, caller, dest, params, rsvp, timeout),
+        };
     }
     let links = reg.route(&dest.kernel);
     if links.is_empty() {
@@ -282,6 +288,73 @@ fn send_message(
         pend_call(ctx, &mut reg, caller, (session, state), channels, timeout);
     }
     Value::from(send_to(&links, &request) as i64)
+}
+
+/// A `call` addressed to this kernel: pending as a remote call is, so it
+/// ends exactly once, its handler runs in an event of its own (as a
+/// local post's does), and the handler's value reaches the RSVP as a
+/// remote reply would. 0 (nothing pending) when the RSVP is invalid or
+/// the session does not exist, as for a local post.
+fn local_call(
+    ctx: &mut Ctx<'_, Heap>,
+    caller: SessionId,
+    dest: Specifier,
+    params: Value,
+    rsvp: Value,
+    timeout: Option<f64>,
+) -> Value {
+    let Some((_, session, state)) = rsvp_for(caller, &rsvp) else {
+        inform_error(ctx, "request", format!("Invalid RSVP {rsvp}"));
+        return Value::from(0);
+    };
+    if ctx.alias_resolve(dest.session.as_str()).is_none() {
+        return Value::from(0);
+    }
+    let reg = ctx.heap.reg.clone();
+    let id = pend_call(
+        ctx,
+        &mut reg.borrow_mut(),
+        caller,
+        (session, state),
+        Vec::new(),
+        timeout,
+    );
+    let me = ctx.session();
+    let ok = ctx
+        .post(me, "ikc_local_call", (id, dest.to_value(), params))
+        .is_ok();
+    Value::from(ok as i64)
+}
+
+/// `ikc_local_call (id, destination, params)`: run a local call's handler
+/// (in scalar context, as a remote call's) and end the call with its
+/// value. Undef is no reply, as from a remote kernel: the timeout, if
+/// any, ends the call. A handler that cannot run ends it with
+/// `(undef, MESSAGE, "local-invocation")`.
+fn run_local_call(ctx: &mut Ctx<'_, Heap>) {
+    let id = ctx.arg(0).as_i64().unwrap_or(0) as u64;
+    let dest = Specifier::from_value(ctx.arg(1));
+    let params = ctx.take_arg(2);
+    let result = incoming::in_context(Context::Scalar, || {
+        ctx.call(dest.session.clone(), dest.state.clone(), (params,))
+    });
+    let reg = ctx.heap.reg.clone();
+    let me = ctx.session();
+    match result {
+        Ok(Value::Undef) => {}
+        Ok(value) => {
+            let Some(call) = reg.borrow_mut().take_call(id) else {
+                return; // already ended (timed out, or IKC shut down)
+            };
+            cancel_timeout(ctx, me, &call);
+            let _ = ctx.post(call.session, call.state, (value,));
+        }
+        Err(e) => {
+            let calls = reg.borrow_mut().take_call(id).into_iter().collect();
+            let message = format!("{e}.  Request {dest}");
+            fail_calls(ctx, me, calls, &message, "local-invocation");
+        }
+    }
 }
 
 /// `IKC/remote_error`: the monitors hear it; a poe-rs peer names the

@@ -64,8 +64,9 @@ pub(crate) fn rsvp_for(caller: SessionId, rsvp: &Value) -> Option<(Value, String
     Some((value, session, spec.state))
 }
 
-/// Record a pending call written to `channels`: its allowance, and its
-/// timeout alarm (set by the `IKC` session, which `ctx` must be).
+/// Record a pending call written to `channels` (none for a local call):
+/// its allowance, and its timeout alarm (set by the `IKC` session, which
+/// `ctx` must be). Returns the call's id.
 pub(crate) fn pend_call<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     reg: &mut Registry,
@@ -73,7 +74,7 @@ pub(crate) fn pend_call<H: 'static>(
     (session, state): (String, String),
     channels: Vec<SessionId>,
     timeout: Option<f64>,
-) {
+) -> u64 {
     reg.allow(&session, &state);
     let id = reg.next_id();
     let alarm = timeout.and_then(|secs| ctx.delay_set("ikc_call_timeout", secs, (id,)).ok());
@@ -87,6 +88,7 @@ pub(crate) fn pend_call<H: 'static>(
             alarm,
         },
     );
+    id
 }
 
 /// A call ended (answered, failed or abandoned): drop its timeout, which

@@ -261,6 +261,14 @@ impl Registry {
         self.take_calls(&ids)
     }
 
+    /// The pending call `id`, its allowance revoked; `None` if it has
+    /// already ended.
+    pub(crate) fn take_call(&mut self, id: u64) -> Option<PendingCall> {
+        self.take_calls(&[id]).pop()
+    }
+
+    /// End the pending calls `ids` (those still pending): each is removed
+    /// and its allowance revoked, so it ends exactly once.
     fn take_calls(&mut self, ids: &[u64]) -> Vec<PendingCall> {
         let calls: Vec<PendingCall> = ids.iter().filter_map(|id| self.calls.remove(id)).collect();
         for call in &calls {
