@@ -188,16 +188,15 @@ fn session(reg: Rc<RefCell<Registry>>) -> Session<Heap> {
         .state("shutdown", shutdown)
         .state("ikc_call_timeout", |ctx| {
             let id = ctx.arg(0).as_i64().unwrap_or(0) as u64;
-            let pending = ctx.heap.reg.borrow_mut().calls.remove(&id);
-            if let Some(call) = pending {
-                ctx.heap.reg.borrow_mut().revoke_allowance(&call.key);
-                let (message, when) = TIMED_OUT;
-                let _ = ctx.post(
-                    call.session,
-                    call.state.clone(),
-                    (Value::Undef, message, when),
-                );
-            }
+            let calls = ctx
+                .heap
+                .reg
+                .borrow_mut()
+                .take_call(id)
+                .into_iter()
+                .collect();
+            let (message, when) = TIMED_OUT;
+            fail_calls(ctx, ctx.session(), calls, message, when);
         })
         .state("ikc_remote_error", remote_error)
         .state("ikc_local_call", run_local_call)
@@ -393,27 +392,18 @@ fn remote_error(ctx: &mut Ctx<'_, Heap>) {
     if failed.as_map().is_none() {
         return;
     }
+    // The oldest call waiting on that RSVP is the one that failed.
     let spec = Specifier::from_value(failed);
-    let key = (spec.session.clone(), spec.state.clone());
-    let mut r = reg.borrow_mut();
-    let found = r
-        .calls
-        .iter()
-        .find(|(_, c)| c.key == key)
-        .map(|(id, _)| *id);
-    if let Some(id) = found {
-        let call = r.calls.remove(&id).expect("found above");
-        r.revoke_allowance(&key);
-        drop(r);
-        if let Some(alarm) = call.alarm {
-            let _ = ctx.alarm_remove(alarm);
-        }
-        let _ = ctx.post(
-            call.session,
-            call.state.clone(),
-            (Value::Undef, message, when),
-        );
-    }
+    let answered = reg
+        .borrow_mut()
+        .consume_allowance(&spec.session, &spec.state);
+    fail_calls(
+        ctx,
+        ctx.session(),
+        answered.into_iter().collect(),
+        &message,
+        &when,
+    );
 }
 
 /// The answer to a subscription request: a proxy on acceptance; the

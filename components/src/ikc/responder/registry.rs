@@ -278,7 +278,7 @@ impl Registry {
     }
 
     /// Take back one allowance (a call that timed out or failed).
-    pub(crate) fn revoke_allowance(&mut self, key: &(String, String)) {
+    fn revoke_allowance(&mut self, key: &(String, String)) {
         if let Some(n) = self.allowances.get_mut(key) {
             *n -= 1;
             if *n == 0 {
