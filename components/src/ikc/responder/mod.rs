@@ -493,8 +493,7 @@ fn shutdown(ctx: &mut Ctx<'_, Heap>) {
     let (message, when) = SHUT_DOWN;
     fail_calls(ctx, ctx.session(), calls, message, when);
     let (channels, proxies) = {
-        let mut r = reg.borrow_mut();
-        r.shut_down = true;
+        let r = reg.borrow();
         let proxies: Vec<String> = r.proxies.keys().cloned().collect();
         (r.channels.clone(), proxies)
     };

@@ -88,7 +88,6 @@ pub(crate) struct Registry {
     pub next_id: u64,
     /// Server listeners to stop on `shutdown`.
     pub listeners: Vec<SessionId>,
-    pub shut_down: bool,
 }
 
 impl Registry {
@@ -117,7 +116,6 @@ impl Registry {
             subscribes: BTreeMap::new(),
             next_id: 1,
             listeners: Vec::new(),
-            shut_down: false,
         }
     }
 
