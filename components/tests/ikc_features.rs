@@ -531,7 +531,7 @@ fn the_server_keeps_listening_after_running_out_of_descriptors_on_accept() {
         let text = std::io::Error::from_raw_os_error(libc::EMFILE).to_string();
         kernel
             .call(
-                server.session,
+                server.id,
                 "tcp_server_got_error",
                 ("accept", libc::EMFILE as i64, text, 0),
             )

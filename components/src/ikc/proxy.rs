@@ -126,10 +126,7 @@ pub(crate) fn proxy(reg: Rc<RefCell<Registry>>, remote: Specifier) -> Session<Pr
         aliases: Vec::new(),
     })
     .state("_start", |ctx| {
-        let full = format!(
-            "poe://{}/{}",
-            ctx.heap.remote.kernel, ctx.heap.remote.session
-        );
+        let full = ctx.heap.remote.session_address();
         let short = ctx.heap.remote.session.clone();
         let mut aliases = vec![full.clone()];
         if ctx.alias_resolve(short.as_str()).is_none() {
@@ -170,10 +167,7 @@ pub(crate) fn proxy(reg: Rc<RefCell<Registry>>, remote: Specifier) -> Session<Pr
         }
     })
     .state("_stop", |ctx| {
-        let key = format!(
-            "poe://{}/{}",
-            ctx.heap.remote.kernel, ctx.heap.remote.session
-        );
+        let key = ctx.heap.remote.session_address();
         ctx.heap.reg.borrow_mut().proxies.remove(&key);
     })
     .state("_parent", |_| ())

@@ -7,8 +7,9 @@ use super::responder::Registry;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// Default bound on one frame. Perl's is 512 MiB (and then the process
-/// dies); IKC messages are far smaller.
+/// Default bound on one frame, for channels and
+/// [`ClientLite`](super::ClientLite) alike. Perl's is 512 MiB (and then the
+/// process dies); IKC messages, and a script's replies, are far smaller.
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 
 /// Default time a peer has to finish negotiating.

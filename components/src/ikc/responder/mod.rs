@@ -160,7 +160,7 @@ fn session(reg: Rc<RefCell<Registry>>) -> Session<Heap> {
             let keys: Vec<String> = strings(ctx.arg(0))
                 .iter()
                 .filter_map(|s| destination(&Value::from(s.as_str())))
-                .map(|s| format!("poe://{}/{}", s.kernel, s.session))
+                .map(|s| s.session_address())
                 .collect();
             let reg = ctx.heap.reg.clone();
             unsubscribe(ctx, &reg, &keys);
@@ -423,7 +423,7 @@ fn receipt(ctx: &mut Ctx<'_, Heap>) {
     let reg = ctx.heap.reg.clone();
     if let [spec @ Value::Map(_), remote_id, ..] = answer.as_slice() {
         let spec = Specifier::from_value(spec);
-        let key = format!("poe://{}/{}", spec.kernel, spec.session);
+        let key = spec.session_address();
         let exists = reg.borrow().proxies.contains_key(&key);
         if !exists {
             if let Ok(created) = ctx.create(proxy(reg.clone(), spec.clone())) {
