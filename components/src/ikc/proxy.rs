@@ -7,7 +7,7 @@
 //!   posted to it is forwarded as a proxied post (§5.6).
 
 use super::link::Link;
-use super::responder::Registry;
+use super::responder::{send_to, Registry};
 use super::{Request, Specifier, PROXY_STATE};
 use poe_kernel::{Session, Value};
 use std::cell::RefCell;
@@ -162,9 +162,7 @@ pub(crate) fn proxy(reg: Rc<RefCell<Registry>>, remote: Specifier) -> Session<Pr
         if links.is_empty() {
             log::warn!(target: "poe::ikc", "proxy {}: not connected", ctx.heap.remote);
         }
-        for link in links {
-            link.send(request.clone());
-        }
+        send_to(&links, request);
     })
     .state("_stop", |ctx| {
         let key = ctx.heap.remote.session_address();

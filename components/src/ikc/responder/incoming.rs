@@ -305,7 +305,7 @@ fn thunk_for<H: 'static>(
     from: Option<Specifier>,
     reply_from: &Specifier,
 ) -> (Option<SessionId>, ThunkError) {
-    let key = (from.clone(), reply_from.session.clone());
+    let key = (from, reply_from.session.clone());
     if let Some((id, error)) = link.thunks.borrow().get(&key) {
         return (Some(*id), error.clone());
     }
@@ -313,7 +313,13 @@ fn thunk_for<H: 'static>(
         release_thunks(ctx, link);
     }
     let error: ThunkError = Rc::default();
-    let session = thunk(link.clone(), from, reply_from.clone(), error.clone());
+    // Only a new thunk needs its own copy of the sender.
+    let session = thunk(
+        link.clone(),
+        key.0.clone(),
+        reply_from.clone(),
+        error.clone(),
+    );
     match ctx.create(session) {
         Ok(created) => {
             link.thunks

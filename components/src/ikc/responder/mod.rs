@@ -14,8 +14,8 @@ pub(crate) use registry::Registry;
 use super::proxy::proxy;
 use super::Specifier;
 pub(crate) use outgoing::destination;
-pub(crate) use outgoing::{cancel_timeout, fail_calls};
-use outgoing::{pend_call, rsvp_for, send_to, subscribe, unroutable};
+pub(crate) use outgoing::{cancel_timeout, fail_calls, send_to};
+use outgoing::{pend_call, rsvp_for, subscribe, unroutable};
 use poe_kernel::{Ctx, EventName, Kernel, Session, SessionId, Value};
 use registry::Monitor;
 use std::cell::RefCell;
@@ -286,7 +286,7 @@ fn send_message(
         let channels = links.iter().map(|l| l.session).collect();
         pend_call(ctx, &mut reg, caller, (session, state), channels, timeout);
     }
-    Value::from(send_to(&links, &request) as i64)
+    Value::from(send_to(&links, request) as i64)
 }
 
 /// A `call` addressed to this kernel: pending as a remote call is, so it

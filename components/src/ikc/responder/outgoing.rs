@@ -33,9 +33,14 @@ pub(crate) fn unroutable(reg: &Registry, kernel: &str) -> String {
     }
 }
 
-/// Send `request` to every link `kernel` selects; the number reached.
-pub(crate) fn send_to(links: &[Rc<Link>], request: &Request) -> usize {
-    links.iter().filter(|l| l.send(request.clone())).count()
+/// Send `request` to every link in `links`, in order; the number
+/// reached. Only a broadcast's extra links cost a copy of the request.
+pub(crate) fn send_to(links: &[Rc<Link>], request: Request) -> usize {
+    let Some((last, others)) = links.split_last() else {
+        return 0;
+    };
+    let reached = others.iter().filter(|l| l.send(request.clone())).count();
+    reached + usize::from(last.send(request))
 }
 
 /// The RSVP address of a call from `caller`: `poe:STATE` is the caller's
