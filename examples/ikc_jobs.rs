@@ -70,6 +70,13 @@ fn worker() {
     kernel.run();
 }
 
+/// The boss's heap: the answers so far, and how many jobs failed.
+#[derive(Default)]
+struct Jobs {
+    answers: Vec<(i64, i64)>,
+    failed: usize,
+}
+
 /// The boss: starts the worker, sends it the jobs, prints the answers.
 fn boss() {
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -95,7 +102,7 @@ fn boss() {
         .unwrap();
     kernel
         .create(
-            Session::new(Vec::<(i64, i64)>::new())
+            Session::new(Jobs::default())
                 .state("_start", |ctx| ctx.alias_set("boss").unwrap())
                 .state("send_jobs", |ctx| {
                     for n in 1..=JOBS {
@@ -111,19 +118,31 @@ fn boss() {
                     }
                 })
                 .state("result", |ctx| {
-                    let Some([n, answer]) = ctx
+                    match ctx
                         .arg(0)
                         .as_list()
                         .and_then(|l| <&[Value; 2]>::try_from(l).ok())
-                    else {
-                        eprintln!("boss: a job failed: {}", ctx.arg(1));
-                        return;
-                    };
-                    let (n, answer) = (n.as_i64().unwrap_or(0), answer.as_i64().unwrap_or(0));
-                    println!("boss: {n} squared is {answer}");
-                    ctx.heap.push((n, answer));
-                    if ctx.heap.len() as i64 == JOBS {
-                        println!("boss: all {JOBS} jobs done");
+                    {
+                        Some([n, answer]) => {
+                            let (n, answer) =
+                                (n.as_i64().unwrap_or(0), answer.as_i64().unwrap_or(0));
+                            println!("boss: {n} squared is {answer}");
+                            ctx.heap.answers.push((n, answer));
+                        }
+                        None => {
+                            // A failed job ends too: count it, or the boss
+                            // would wait for ever for the last answer.
+                            eprintln!("boss: a job failed: {} ({})", ctx.arg(1), ctx.arg(2));
+                            ctx.heap.failed += 1;
+                        }
+                    }
+                    let failed = ctx.heap.failed;
+                    if (ctx.heap.answers.len() + failed) as i64 == JOBS {
+                        if failed == 0 {
+                            println!("boss: all {JOBS} jobs done");
+                        } else {
+                            println!("boss: all {JOBS} jobs ended, {failed} failed");
+                        }
                         ctx.call("IKC", "post", ("poe://worker/jobs/quit", ()))
                             .unwrap();
                         ctx.alias_remove("boss").unwrap();

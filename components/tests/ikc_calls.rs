@@ -159,3 +159,77 @@ fn a_peer_hanging_up_ends_the_calls_pending_on_its_channel() {
     assert_eq!(log[2], "IKC alarms 0");
     worker.join().unwrap();
 }
+
+#[test]
+fn a_call_to_the_local_kernel_ends_exactly_once_at_its_rsvp() {
+    let kernel = Kernel::new().unwrap();
+    poe_components::ikc::Server::builder()
+        .ip("127.0.0.1")
+        .port(0)
+        .name("home")
+        .spawn(&kernel)
+        .unwrap();
+    kernel
+        .create(
+            Session::new(())
+                .state("_start", |ctx| ctx.alias_set("adder").unwrap())
+                .state("add", |ctx| {
+                    let nums = ctx.arg(0).as_list().unwrap_or(&[]).to_vec();
+                    let sum: i64 = nums.iter().filter_map(Value::as_i64).sum();
+                    Value::from(format!("{sum} in {:?}", Ikc::context()))
+                })
+                .state("nothing", |_| Value::Undef),
+        )
+        .unwrap();
+    let log: Log = Rc::default();
+    let (l1, l2) = (log.clone(), log.clone());
+    let tester = Session::new(())
+        .state("_start", |ctx| {
+            ctx.alias_set("tester").unwrap();
+            let reached = [
+                Ikc::call(ctx, "poe://home/adder/add", Value::list([2, 3]), "poe:sum"),
+                // Undef is no reply, as from a remote kernel: the timeout ends it.
+                Ikc::call_with_timeout(ctx, "home/adder/nothing", (), "poe:nothing", 0.1),
+                Ikc::call(ctx, "poe://home/adder/missing", (), "poe:missing"),
+                // No such session: nothing is pending, as for a post.
+                Ikc::call(ctx, "poe://home/nobody/add", (), "poe:sum"),
+            ];
+            let reached: Vec<usize> = reached.into_iter().map(Result::unwrap).collect();
+            assert_eq!(reached, [1, 1, 1, 0]);
+        })
+        .state("sum", move |ctx| {
+            l1.borrow_mut().push(format!("sum {}", ctx.arg(0)));
+        })
+        .state("missing", move |ctx| {
+            let l = failure(ctx);
+            l2.borrow_mut().push(l);
+        })
+        .state("nothing", {
+            let l = log.clone();
+            move |ctx| {
+                let line = failure(ctx);
+                l.borrow_mut().push(line);
+                Ikc::shutdown(ctx).unwrap();
+                ctx.alias_remove("tester").unwrap();
+            }
+        });
+    kernel.create(tester).unwrap();
+    run_guarded(&kernel);
+    let log = log.borrow();
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(log[0], "sum 5 in Scalar");
+    assert!(
+        log[1].starts_with("missing undef ") && log[1].ends_with(" local-invocation"),
+        "{}",
+        log[1]
+    );
+    assert!(
+        log[1].contains("Request poe://home/adder/missing"),
+        "{}",
+        log[1]
+    );
+    assert_eq!(
+        log[2],
+        "nothing undef Timed out waiting for the reply timeout"
+    );
+}

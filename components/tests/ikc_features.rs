@@ -510,3 +510,40 @@ fn heard(ctx: &mut poe_kernel::Ctx<'_, ()>, log: &Log) {
             .push(format!("{} {}", ctx.event(), ctx.arg(4)));
     }
 }
+
+#[test]
+fn the_server_keeps_listening_after_running_out_of_descriptors_on_accept() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let kernel = Kernel::new().unwrap();
+        let errors: Rc<RefCell<Vec<String>>> = Rc::default();
+        let e = errors.clone();
+        let server = Server::builder()
+            .ip("127.0.0.1")
+            .port(0)
+            .name("worker")
+            .on_error(move |op, errno, _| e.borrow_mut().push(format!("{op} {errno}")))
+            .spawn(&kernel)
+            .unwrap();
+        kernel.create(ikc_common::echo_session()).unwrap();
+        // What the listener's SocketFactory reports when accept runs out
+        // of descriptors (wheels/tests/accept_emfile.rs provokes it).
+        let text = std::io::Error::from_raw_os_error(libc::EMFILE).to_string();
+        kernel
+            .call(
+                server.id,
+                "tcp_server_got_error",
+                ("accept", libc::EMFILE as i64, text, 0),
+            )
+            .unwrap();
+        tx.send(server.port()).unwrap();
+        run_guarded(&kernel);
+        errors.take()
+    });
+    let port = rx.recv().unwrap();
+    let mut peer = RawPeer::negotiate(port, "late");
+    assert_eq!(peer.call("channels", ()), Value::from(1));
+    peer.send_value(Value::map([("event", "poe://worker/echo/quit")]));
+    assert!(peer.closed());
+    assert_eq!(worker.join().unwrap(), [format!("accept {}", libc::EMFILE)]);
+}

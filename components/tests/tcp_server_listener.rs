@@ -145,3 +145,78 @@ fn the_default_error_logs_the_failure_and_shuts_the_listener_down() {
         "{warnings:?}"
     );
 }
+
+/// An accept failure as the listener's SocketFactory reports it.
+fn accept_failure(errno: i32) -> (&'static str, i64, String, i64) {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    ("accept", errno as i64, text, 0)
+}
+
+#[test]
+fn a_custom_error_only_reports_and_the_listener_survives_running_out_of_descriptors() {
+    let k = Kernel::new().unwrap();
+    let log: Log = Rc::default();
+    let (l1, l2) = (log.clone(), log.clone());
+    let server = Server::builder::<()>()
+        .address("127.0.0.1")
+        .error(move |ctx| push(&l1, format!("error {} {}", ctx.arg(0), ctx.arg(1))))
+        .client_connected(move |ctx| {
+            push(&l2, "connected");
+            ctx.heap.client.put("still here").unwrap();
+            ctx.yield_("shutdown", ());
+        })
+        .client_input(|_| ())
+        .client_disconnected(|ctx| ctx.post(ctx.heap.listener, "shutdown", ()).unwrap())
+        .spawn(&k)
+        .unwrap();
+    k.call(
+        server.id,
+        "tcp_server_got_error",
+        accept_failure(libc::EMFILE),
+    )
+    .unwrap();
+    let c = client(server.port(), &[]);
+    k.run();
+    assert_eq!(c.join().unwrap(), ["still here"]);
+    assert_eq!(
+        *log.borrow(),
+        [
+            format!("error accept {}", libc::EMFILE),
+            "connected".to_owned()
+        ]
+    );
+}
+
+#[test]
+fn a_custom_error_only_reports_and_the_listener_closes_on_other_errors() {
+    let k = Kernel::new().unwrap();
+    let log: Log = Rc::default();
+    let (l1, l2) = (log.clone(), log.clone());
+    let server = Server::builder::<()>()
+        .address("127.0.0.1")
+        .error(move |ctx| push(&l1, format!("error {} {}", ctx.arg(0), ctx.arg(1))))
+        .stopped(move |ctx| {
+            push(
+                &l2,
+                format!("stopped listening={}", ctx.heap.listener.is_some()),
+            )
+        })
+        .client_input(|_| ())
+        .spawn(&k)
+        .unwrap();
+    k.call(
+        server.id,
+        "tcp_server_got_error",
+        accept_failure(libc::EINVAL),
+    )
+    .unwrap();
+    k.run(); // returns: the listener closed
+    assert_eq!(
+        *log.borrow(),
+        [
+            format!("error accept {}", libc::EINVAL),
+            "stopped listening=false".to_owned()
+        ]
+    );
+    assert_eq!(k.session_count(), 0);
+}

@@ -446,7 +446,7 @@ fn unregister(ctx: &mut Ctx<'_, Channel>, reg: &Rc<RefCell<Registry>>, remote_id
 fn same_spec(a: &str, wanted: &str) -> bool {
     let norm = |s: &str| {
         super::responder::destination(&Value::from(s))
-            .map(|d| format!("{}/{}", d.kernel, d.session))
+            .map(|d| d.session_address())
             .unwrap_or_default()
     };
     norm(a) == norm(wanted)

@@ -109,7 +109,7 @@ impl Link {
                 rsvp.insert("kernel".into(), Value::from(self.kernel_name.as_str()));
             }
         }
-        let frame = request.to_value();
+        let frame = request.into_value();
         self.with_wheel(|w| match w.put(frame) {
             Ok(_) => true,
             Err(e) => {

@@ -98,23 +98,38 @@ impl Request {
     /// The hash to freeze. `from` is written without its state when the
     /// state is empty (as Perl's subscription and ClientLite `from`s are).
     pub fn to_value(&self) -> Value {
+        self.clone().into_value()
+    }
+
+    /// [`to_value`](Request::to_value), consuming the request: its
+    /// params and addresses move into the hash instead of being copied.
+    pub fn into_value(self) -> Value {
+        let Request {
+            event,
+            params,
+            from,
+            rsvp,
+            wantarray,
+            is_error,
+            failed_rsvp,
+        } = self;
         let mut map = Map::new();
-        map.insert("event".into(), self.event.clone());
-        map.insert("params".into(), self.params.clone());
-        if let Some(from) = &self.from {
+        map.insert("event".into(), event);
+        map.insert("params".into(), params);
+        if let Some(from) = &from {
             map.insert("from".into(), from_value(from));
         }
-        if let Some(rsvp) = &self.rsvp {
-            map.insert("rsvp".into(), rsvp.clone());
-            if self.wantarray {
+        if let Some(rsvp) = rsvp {
+            map.insert("rsvp".into(), rsvp);
+            if wantarray {
                 map.insert("wantarray".into(), Value::Int(1));
             }
         }
-        if self.is_error {
+        if is_error {
             map.insert("is_error".into(), Value::Int(1));
         }
-        if let Some(rsvp) = &self.failed_rsvp {
-            map.insert("failed_rsvp".into(), rsvp.clone());
+        if let Some(rsvp) = failed_rsvp {
+            map.insert("failed_rsvp".into(), rsvp);
         }
         Value::Map(Box::new(map))
     }

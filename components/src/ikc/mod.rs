@@ -102,9 +102,16 @@ use poe_kernel::{IntoArgs, Kernel, Result, Value};
 /// * `disconnect`: the channel it was written to closed first (`"The
 ///   connection to KERNEL closed before the reply came"`);
 /// * `shutdown`: IKC shut down first (`"IKC shut down before the reply
-///   came"`).
+///   came"`);
+/// * `local-invocation`: a call addressed to this kernel whose handler
+///   could not run (no such state).
 ///
-/// Perl callers wait for ever in each of these cases.
+/// Perl callers wait for ever in each of these cases. A call addressed to
+/// this kernel runs its handler in an event of its own, in scalar
+/// [`Context`], and the value reaches the RSVP state as a remote reply
+/// would (undef, as from a remote kernel, is no reply: the timeout ends
+/// the call). A call to a session that does not exist reaches no one and
+/// returns 0, as a post does.
 ///
 /// Monitor states get `(monitor name, kernel name, is-canonical-ID, data,
 /// extra...)` for `register` (extra: the PID), `unregister`, `channel`
@@ -195,9 +202,10 @@ impl Ikc {
         kernel.call(IKC_ALIAS, "shutdown", ()).map(drop)
     }
 
-    /// Inside a handler run for a remote kernel: whether it was posted
+    /// Inside a handler run for a remote kernel (or for a `call`
+    /// addressed to this kernel, `Scalar`): whether it was posted
     /// (`Void`) or called, and in which context (Perl's `wantarray`).
-    /// `Context::None` outside remote requests.
+    /// `Context::None` outside IKC requests.
     ///
     /// ```
     /// use poe_components::ikc::{Context, Ikc};

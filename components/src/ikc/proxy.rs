@@ -7,7 +7,7 @@
 //!   posted to it is forwarded as a proxied post (§5.6).
 
 use super::link::Link;
-use super::responder::Registry;
+use super::responder::{send_to, Registry};
 use super::{Request, Specifier, PROXY_STATE};
 use poe_kernel::{Session, Value};
 use std::cell::RefCell;
@@ -126,10 +126,7 @@ pub(crate) fn proxy(reg: Rc<RefCell<Registry>>, remote: Specifier) -> Session<Pr
         aliases: Vec::new(),
     })
     .state("_start", |ctx| {
-        let full = format!(
-            "poe://{}/{}",
-            ctx.heap.remote.kernel, ctx.heap.remote.session
-        );
+        let full = ctx.heap.remote.session_address();
         let short = ctx.heap.remote.session.clone();
         let mut aliases = vec![full.clone()];
         if ctx.alias_resolve(short.as_str()).is_none() {
@@ -165,15 +162,10 @@ pub(crate) fn proxy(reg: Rc<RefCell<Registry>>, remote: Specifier) -> Session<Pr
         if links.is_empty() {
             log::warn!(target: "poe::ikc", "proxy {}: not connected", ctx.heap.remote);
         }
-        for link in links {
-            link.send(request.clone());
-        }
+        send_to(&links, request);
     })
     .state("_stop", |ctx| {
-        let key = format!(
-            "poe://{}/{}",
-            ctx.heap.remote.kernel, ctx.heap.remote.session
-        );
+        let key = ctx.heap.remote.session_address();
         ctx.heap.reg.borrow_mut().proxies.remove(&key);
     })
     .state("_parent", |_| ())

@@ -3,9 +3,11 @@
 use super::channel;
 use super::responder::{self, IKC_ALIAS};
 use super::settings::{common_setters, Settings};
+/// A started [`Server`]: its listening session and bound address (the
+/// listener of a [`tcp::Server`]).
+pub use crate::tcp::Listening;
 use crate::tcp::{self, ComponentError, Domain};
-use poe_kernel::{Kernel, SessionId, Value};
-use std::net::SocketAddr;
+use poe_kernel::{Kernel, Value};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -102,10 +104,11 @@ impl ServerBuilder {
                 let errno = ctx.arg(1).as_i64().unwrap_or(0) as i32;
                 let message = ctx.arg(2).to_string();
                 log::warn!(target: "poe::ikc", "IKC server: {op} error {errno}: {message}");
+                // Only report: the TCP listener decides whether it keeps
+                // listening (it survives EMFILE and the like on accept).
                 if let Some(cb) = &on_error {
                     cb(&op, errno, &message);
                 }
-                ctx.heap.listener = None;
             });
         tcp = match self.bind() {
             Bind::Unix(path) => {
@@ -117,10 +120,7 @@ impl ServerBuilder {
         };
         let listening = tcp.spawn(kernel)?;
         reg.borrow_mut().listeners.push(listening.id);
-        Ok(Listening {
-            session: listening.id,
-            addr: listening.addr,
-        })
+        Ok(listening)
     }
 }
 
@@ -145,22 +145,6 @@ impl ServerBuilder {
             0 => -1,
             n => n as i64,
         }
-    }
-}
-
-/// A started [`Server`].
-#[derive(Clone, Copy, Debug)]
-pub struct Listening {
-    /// The listening session (post it `shutdown` to stop accepting).
-    pub session: SessionId,
-    /// The bound address (`None` for UNIX sockets or a failed bind).
-    pub addr: Option<SocketAddr>,
-}
-
-impl Listening {
-    /// The bound port (0 if none).
-    pub fn port(&self) -> u16 {
-        self.addr.map_or(0, |a| a.port())
     }
 }
 

@@ -7,8 +7,9 @@ use super::responder::Registry;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// Default bound on one frame. Perl's is 512 MiB (and then the process
-/// dies); IKC messages are far smaller.
+/// Default bound on one frame, for channels and
+/// [`ClientLite`](super::ClientLite) alike. Perl's is 512 MiB (and then the
+/// process dies); IKC messages, and a script's replies, are far smaller.
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 
 /// Default time a peer has to finish negotiating.
@@ -93,7 +94,9 @@ macro_rules! common_setters {
         }
 
         /// `on_error`: `(operation, errno, message)` for connection and
-        /// negotiation errors.
+        /// negotiation errors (and a Server's listener errors). It only
+        /// reports: a Server keeps listening through accept errors such
+        /// as EMFILE, as `tcp::Server`'s listener does.
         pub fn on_error(mut self, f: impl Fn(&str, i32, &str) + 'static) -> Self {
             self.$field.on_error = Some(std::rc::Rc::new(f));
             self

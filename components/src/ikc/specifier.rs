@@ -44,6 +44,18 @@ impl Specifier {
         }
     }
 
+    /// `poe://KERNEL/SESSION`, the state and `?NAME` left out: the alias
+    /// of a proxy for that session, and the key IKC keeps it under.
+    ///
+    /// ```
+    /// use poe_components::ikc::Specifier;
+    /// let spec = Specifier::new("worker", "jobs", "square");
+    /// assert_eq!(spec.session_address(), "poe://worker/jobs");
+    /// ```
+    pub fn session_address(&self) -> String {
+        format!("poe://{}/{}", self.kernel, self.session)
+    }
+
     /// Parse a string specifier; `None` when it is not one (Perl's
     /// `specifier_parse` returning undef).
     ///

@@ -1,21 +1,18 @@
 //! [`ClientLiteBuilder`]: Perl's `create_ikc_client` parameters.
 
 use super::{ClientLite, Config, Endpoint, LiteError};
-use crate::ikc::negotiation::{Limits, Protocol};
+use crate::ikc::negotiation::{is_iam_name, Limits, Protocol};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// ClientLite's port when none is given (Perl's; IKC::Client's is 903).
-pub const DEFAULT_PORT: u16 = 603;
+/// ClientLite's port when none is given (Perl's; IKC::Client's is 903):
+/// IKC::Server's, [`DEFAULT_SERVER_PORT`](crate::ikc::DEFAULT_SERVER_PORT).
+pub const DEFAULT_PORT: u16 = crate::ikc::DEFAULT_SERVER_PORT;
 
 /// How long a call waits for its reply, and a connection for its
 /// negotiation, when not told otherwise (Perl's 30 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The largest frame accepted by default. Perl's limit is its 512 MiB
-/// buffer; a script's replies are rarely above a few KiB.
-pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 
 /// The longest negotiation line accepted by default: a SETUP line with a
 /// few names is under 200 octets.
@@ -69,7 +66,7 @@ impl Default for ClientLiteBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: None,
             protocol: Protocol::Ikc0,
-            max_frame: DEFAULT_MAX_FRAME,
+            max_frame: crate::ikc::DEFAULT_MAX_FRAME,
             max_line: DEFAULT_MAX_LINE,
             limits: Limits::default(),
             keep: DEFAULT_KEEP,
@@ -171,13 +168,9 @@ impl ClientLiteBuilder {
         let name = self
             .name
             .unwrap_or_else(|| format!("Client{}", std::process::id()));
-        // `[-:.\w]+`: what the HELLO dialogue accepts in IAM; it also keeps
-        // the SETUP separators `,` `;` and spaces out of the name.
-        let name_ok = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_alphanumeric() || "_-.:".contains(c));
-        if !name_ok {
+        // What the HELLO dialogue accepts in IAM; it also keeps the SETUP
+        // separators `,` `;` and spaces out of the name.
+        if !is_iam_name(&name) {
             return bad(format!(
                 "name {name:?}: use letters, digits and _ - . : only"
             ));

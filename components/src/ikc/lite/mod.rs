@@ -24,9 +24,9 @@ mod wire;
 
 /// The builder's `protocol` and `limits` parameter types, for one `use`.
 pub use super::negotiation::{Limits, Protocol};
+pub use super::DEFAULT_MAX_FRAME;
 pub use builder::{
-    ClientLiteBuilder, DEFAULT_KEEP, DEFAULT_MAX_FRAME, DEFAULT_MAX_LINE, DEFAULT_PORT,
-    DEFAULT_TIMEOUT,
+    ClientLiteBuilder, DEFAULT_KEEP, DEFAULT_MAX_LINE, DEFAULT_PORT, DEFAULT_TIMEOUT,
 };
 pub use error::{LiteError, RemoteError};
 

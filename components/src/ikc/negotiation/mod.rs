@@ -426,7 +426,7 @@ fn is_hello_ikc(line: &str) -> bool {
 }
 
 /// `[-:.\w]+`, what the HELLO dialogue accepts in `IAM`.
-fn is_iam_name(name: &str) -> bool {
+pub(crate) fn is_iam_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()

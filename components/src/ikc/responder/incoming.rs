@@ -36,6 +36,14 @@ pub(crate) fn context() -> Context {
     CONTEXT.get()
 }
 
+/// Run `f` with [`context`] reporting `context` (restored afterwards).
+pub(crate) fn in_context<R>(context: Context, f: impl FnOnce() -> R) -> R {
+    let outer = CONTEXT.replace(context);
+    let result = f();
+    CONTEXT.set(outer);
+    result
+}
+
 /// Where a request failed (Perl's WHEN).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum When {
@@ -232,9 +240,8 @@ fn act<H: 'static>(
                 (Some(_), false) => Context::Scalar,
                 (Some(_), true) => Context::List,
             };
-            let outer = CONTEXT.replace(context);
-            let value = ctx.call(thunk, "ikc_invoke", call_args).unwrap_or_default();
-            CONTEXT.set(outer);
+            let value = in_context(context, || ctx.call(thunk, "ikc_invoke", call_args))
+                .unwrap_or_default();
             if let Some(reason) = error.borrow_mut().take() {
                 return Err(Failure {
                     reason,
@@ -298,7 +305,7 @@ fn thunk_for<H: 'static>(
     from: Option<Specifier>,
     reply_from: &Specifier,
 ) -> (Option<SessionId>, ThunkError) {
-    let key = (from.clone(), reply_from.session.clone());
+    let key = (from, reply_from.session.clone());
     if let Some((id, error)) = link.thunks.borrow().get(&key) {
         return (Some(*id), error.clone());
     }
@@ -306,7 +313,13 @@ fn thunk_for<H: 'static>(
         release_thunks(ctx, link);
     }
     let error: ThunkError = Rc::default();
-    let session = thunk(link.clone(), from, reply_from.clone(), error.clone());
+    // Only a new thunk needs its own copy of the sender.
+    let session = thunk(
+        link.clone(),
+        key.0.clone(),
+        reply_from.clone(),
+        error.clone(),
+    );
     match ctx.create(session) {
         Ok(created) => {
             link.thunks

@@ -14,8 +14,8 @@ pub(crate) use registry::Registry;
 use super::proxy::proxy;
 use super::Specifier;
 pub(crate) use outgoing::destination;
-pub(crate) use outgoing::{cancel_timeout, fail_calls};
-use outgoing::{pend_call, rsvp_for, send_to, subscribe, unroutable};
+pub(crate) use outgoing::{cancel_timeout, fail_calls, send_to};
+use outgoing::{pend_call, rsvp_for, subscribe, unroutable};
 use poe_kernel::{Ctx, EventName, Kernel, Session, SessionId, Value};
 use registry::Monitor;
 use std::cell::RefCell;
@@ -160,7 +160,7 @@ fn session(reg: Rc<RefCell<Registry>>) -> Session<Heap> {
             let keys: Vec<String> = strings(ctx.arg(0))
                 .iter()
                 .filter_map(|s| destination(&Value::from(s.as_str())))
-                .map(|s| format!("poe://{}/{}", s.kernel, s.session))
+                .map(|s| s.session_address())
                 .collect();
             let reg = ctx.heap.reg.clone();
             unsubscribe(ctx, &reg, &keys);
@@ -188,18 +188,18 @@ fn session(reg: Rc<RefCell<Registry>>) -> Session<Heap> {
         .state("shutdown", shutdown)
         .state("ikc_call_timeout", |ctx| {
             let id = ctx.arg(0).as_i64().unwrap_or(0) as u64;
-            let pending = ctx.heap.reg.borrow_mut().calls.remove(&id);
-            if let Some(call) = pending {
-                ctx.heap.reg.borrow_mut().revoke_allowance(&call.key);
-                let (message, when) = TIMED_OUT;
-                let _ = ctx.post(
-                    call.session,
-                    call.state.clone(),
-                    (Value::Undef, message, when),
-                );
-            }
+            let calls = ctx
+                .heap
+                .reg
+                .borrow_mut()
+                .take_call(id)
+                .into_iter()
+                .collect();
+            let (message, when) = TIMED_OUT;
+            fail_calls(ctx, ctx.session(), calls, message, when);
         })
         .state("ikc_remote_error", remote_error)
+        .state("ikc_local_call", run_local_call)
         .state("ikc_receipt", receipt)
         .state("ikc_subscribe_timeout", |ctx| {
             let id = ctx.arg(0).as_i64().unwrap_or(0) as u64;
@@ -251,10 +251,15 @@ fn send_message(
     let mut reg = reg_rc.borrow_mut();
     if reg.is_local(&dest.kernel) {
         drop(reg);
-        let ok = ctx
-            .post(dest.session.clone(), dest.state.clone(), (params,))
-            .is_ok();
-        return Value::from(ok as i64);
+        return match call {
+            None => {
+                let ok = ctx
+                    .post(dest.session.clone(), dest.state.clone(), (params,))
+                    .is_ok();
+                Value::from(ok as i64)
+            }
+            Some((rsvp, timeout)) => local_call(ctx, caller, dest, params, rsvp, timeout),
+        };
     }
     let links = reg.route(&dest.kernel);
     if links.is_empty() {
@@ -281,7 +286,74 @@ fn send_message(
         let channels = links.iter().map(|l| l.session).collect();
         pend_call(ctx, &mut reg, caller, (session, state), channels, timeout);
     }
-    Value::from(send_to(&links, &request) as i64)
+    Value::from(send_to(&links, request) as i64)
+}
+
+/// A `call` addressed to this kernel: pending as a remote call is, so it
+/// ends exactly once, its handler runs in an event of its own (as a
+/// local post's does), and the handler's value reaches the RSVP as a
+/// remote reply would. 0 (nothing pending) when the RSVP is invalid or
+/// the session does not exist, as for a local post.
+fn local_call(
+    ctx: &mut Ctx<'_, Heap>,
+    caller: SessionId,
+    dest: Specifier,
+    params: Value,
+    rsvp: Value,
+    timeout: Option<f64>,
+) -> Value {
+    let Some((_, session, state)) = rsvp_for(caller, &rsvp) else {
+        inform_error(ctx, "request", format!("Invalid RSVP {rsvp}"));
+        return Value::from(0);
+    };
+    if ctx.alias_resolve(dest.session.as_str()).is_none() {
+        return Value::from(0);
+    }
+    let reg = ctx.heap.reg.clone();
+    let id = pend_call(
+        ctx,
+        &mut reg.borrow_mut(),
+        caller,
+        (session, state),
+        Vec::new(),
+        timeout,
+    );
+    let me = ctx.session();
+    let ok = ctx
+        .post(me, "ikc_local_call", (id, dest.to_value(), params))
+        .is_ok();
+    Value::from(ok as i64)
+}
+
+/// `ikc_local_call (id, destination, params)`: run a local call's handler
+/// (in scalar context, as a remote call's) and end the call with its
+/// value. Undef is no reply, as from a remote kernel: the timeout, if
+/// any, ends the call. A handler that cannot run ends it with
+/// `(undef, MESSAGE, "local-invocation")`.
+fn run_local_call(ctx: &mut Ctx<'_, Heap>) {
+    let id = ctx.arg(0).as_i64().unwrap_or(0) as u64;
+    let dest = Specifier::from_value(ctx.arg(1));
+    let params = ctx.take_arg(2);
+    let result = incoming::in_context(Context::Scalar, || {
+        ctx.call(dest.session.clone(), dest.state.clone(), (params,))
+    });
+    let reg = ctx.heap.reg.clone();
+    let me = ctx.session();
+    match result {
+        Ok(Value::Undef) => {}
+        Ok(value) => {
+            let Some(call) = reg.borrow_mut().take_call(id) else {
+                return; // already ended (timed out, or IKC shut down)
+            };
+            cancel_timeout(ctx, me, &call);
+            let _ = ctx.post(call.session, call.state, (value,));
+        }
+        Err(e) => {
+            let calls = reg.borrow_mut().take_call(id).into_iter().collect();
+            let message = format!("{e}.  Request {dest}");
+            fail_calls(ctx, me, calls, &message, "local-invocation");
+        }
+    }
 }
 
 /// `IKC/remote_error`: the monitors hear it; a poe-rs peer names the
@@ -320,27 +392,18 @@ fn remote_error(ctx: &mut Ctx<'_, Heap>) {
     if failed.as_map().is_none() {
         return;
     }
+    // The oldest call waiting on that RSVP is the one that failed.
     let spec = Specifier::from_value(failed);
-    let key = (spec.session.clone(), spec.state.clone());
-    let mut r = reg.borrow_mut();
-    let found = r
-        .calls
-        .iter()
-        .find(|(_, c)| c.key == key)
-        .map(|(id, _)| *id);
-    if let Some(id) = found {
-        let call = r.calls.remove(&id).expect("found above");
-        r.revoke_allowance(&key);
-        drop(r);
-        if let Some(alarm) = call.alarm {
-            let _ = ctx.alarm_remove(alarm);
-        }
-        let _ = ctx.post(
-            call.session,
-            call.state.clone(),
-            (Value::Undef, message, when),
-        );
-    }
+    let answered = reg
+        .borrow_mut()
+        .consume_allowance(&spec.session, &spec.state);
+    fail_calls(
+        ctx,
+        ctx.session(),
+        answered.into_iter().collect(),
+        &message,
+        &when,
+    );
 }
 
 /// The answer to a subscription request: a proxy on acceptance; the
@@ -360,7 +423,7 @@ fn receipt(ctx: &mut Ctx<'_, Heap>) {
     let reg = ctx.heap.reg.clone();
     if let [spec @ Value::Map(_), remote_id, ..] = answer.as_slice() {
         let spec = Specifier::from_value(spec);
-        let key = format!("poe://{}/{}", spec.kernel, spec.session);
+        let key = spec.session_address();
         let exists = reg.borrow().proxies.contains_key(&key);
         if !exists {
             if let Ok(created) = ctx.create(proxy(reg.clone(), spec.clone())) {
@@ -430,8 +493,7 @@ fn shutdown(ctx: &mut Ctx<'_, Heap>) {
     let (message, when) = SHUT_DOWN;
     fail_calls(ctx, ctx.session(), calls, message, when);
     let (channels, proxies) = {
-        let mut r = reg.borrow_mut();
-        r.shut_down = true;
+        let r = reg.borrow();
         let proxies: Vec<String> = r.proxies.keys().cloned().collect();
         (r.channels.clone(), proxies)
     };

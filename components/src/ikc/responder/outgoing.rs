@@ -33,9 +33,14 @@ pub(crate) fn unroutable(reg: &Registry, kernel: &str) -> String {
     }
 }
 
-/// Send `request` to every link `kernel` selects; the number reached.
-pub(crate) fn send_to(links: &[Rc<Link>], request: &Request) -> usize {
-    links.iter().filter(|l| l.send(request.clone())).count()
+/// Send `request` to every link in `links`, in order; the number
+/// reached. Only a broadcast's extra links cost a copy of the request.
+pub(crate) fn send_to(links: &[Rc<Link>], request: Request) -> usize {
+    let Some((last, others)) = links.split_last() else {
+        return 0;
+    };
+    let reached = others.iter().filter(|l| l.send(request.clone())).count();
+    reached + usize::from(last.send(request))
 }
 
 /// The RSVP address of a call from `caller`: `poe:STATE` is the caller's
@@ -64,8 +69,9 @@ pub(crate) fn rsvp_for(caller: SessionId, rsvp: &Value) -> Option<(Value, String
     Some((value, session, spec.state))
 }
 
-/// Record a pending call written to `channels`: its allowance, and its
-/// timeout alarm (set by the `IKC` session, which `ctx` must be).
+/// Record a pending call written to `channels` (none for a local call):
+/// its allowance, and its timeout alarm (set by the `IKC` session, which
+/// `ctx` must be). Returns the call's id.
 pub(crate) fn pend_call<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     reg: &mut Registry,
@@ -73,7 +79,7 @@ pub(crate) fn pend_call<H: 'static>(
     (session, state): (String, String),
     channels: Vec<SessionId>,
     timeout: Option<f64>,
-) {
+) -> u64 {
     reg.allow(&session, &state);
     let id = reg.next_id();
     let alarm = timeout.and_then(|secs| ctx.delay_set("ikc_call_timeout", secs, (id,)).ok());
@@ -87,6 +93,7 @@ pub(crate) fn pend_call<H: 'static>(
             alarm,
         },
     );
+    id
 }
 
 /// A call ended (answered, failed or abandoned): drop its timeout, which

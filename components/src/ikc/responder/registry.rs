@@ -88,7 +88,6 @@ pub(crate) struct Registry {
     pub next_id: u64,
     /// Server listeners to stop on `shutdown`.
     pub listeners: Vec<SessionId>,
-    pub shut_down: bool,
 }
 
 impl Registry {
@@ -117,7 +116,6 @@ impl Registry {
             subscribes: BTreeMap::new(),
             next_id: 1,
             listeners: Vec::new(),
-            shut_down: false,
         }
     }
 
@@ -261,6 +259,14 @@ impl Registry {
         self.take_calls(&ids)
     }
 
+    /// The pending call `id`, its allowance revoked; `None` if it has
+    /// already ended.
+    pub(crate) fn take_call(&mut self, id: u64) -> Option<PendingCall> {
+        self.take_calls(&[id]).pop()
+    }
+
+    /// End the pending calls `ids` (those still pending): each is removed
+    /// and its allowance revoked, so it ends exactly once.
     fn take_calls(&mut self, ids: &[u64]) -> Vec<PendingCall> {
         let calls: Vec<PendingCall> = ids.iter().filter_map(|id| self.calls.remove(id)).collect();
         for call in &calls {
@@ -270,7 +276,7 @@ impl Registry {
     }
 
     /// Take back one allowance (a call that timed out or failed).
-    pub(crate) fn revoke_allowance(&mut self, key: &(String, String)) {
+    fn revoke_allowance(&mut self, key: &(String, String)) {
         if let Some(n) = self.allowances.get_mut(key) {
             *n -= 1;
             if *n == 0 {

@@ -271,11 +271,9 @@ fn report_connect_error<U: 'static>(cfg: &Config<U>, ctx: C<U>) {
             cb(ctx);
         }
         None => {
-            let (op, errno) = (ctx.arg(0).to_string(), ctx.arg(1).as_i64().unwrap_or(0));
-            let quiet = op == "read" && (errno == 0 || errno == libc::ECONNRESET as i64);
-            if !quiet {
-                log::warn!(target: "poe::components", "Client {} got {op} error {errno} ({})", ctx.session(), ctx.arg(2));
-            }
+            // Connect failures only (a SocketFactory FailureEvent or the
+            // timeout): never the quiet end of a read.
+            log::warn!(target: "poe::components", "Client {} got {} error {} ({})", ctx.session(), ctx.arg(0), ctx.arg(1), ctx.arg(2));
         }
     }
     if matches!(ctx.heap.server, ServerWheel::Connecting(_)) {

@@ -203,9 +203,6 @@ fn start<U: 'static>(cfg: &ClientConfig<U>, ctx: &mut Ctx<'_, Connection<U>>) {
 fn got_error<U: 'static>(cfg: &ClientConfig<U>, ctx: &mut Ctx<'_, Connection<U>>) {
     let op = ctx.arg(0).to_string();
     let errno = ctx.arg(1).as_i64().unwrap_or(0);
-    if op == "accept" && errno == libc::ECONNABORTED as i64 {
-        return;
-    }
     match &cfg.error {
         Some(cb) => {
             cb(ctx);

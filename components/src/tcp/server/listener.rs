@@ -38,17 +38,14 @@ impl Listener {
     }
 }
 
-/// Accept errors the listener survives (the SocketFactory backs off).
-fn transient(errno: i64) -> bool {
-    [
-        libc::EMFILE,
-        libc::ENFILE,
-        libc::ENOBUFS,
-        libc::ENOMEM,
-        libc::ECONNABORTED,
-    ]
-    .iter()
-    .any(|&e| e as i64 == errno)
+/// Whether the listener keeps listening after a SocketFactory failure:
+/// only through running out of descriptors or memory on `accept` (the
+/// SocketFactory backs off and retries). Any other failure closes it.
+fn survives(op: &str, errno: i64) -> bool {
+    op == "accept"
+        && [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM]
+            .iter()
+            .any(|&e| e as i64 == errno)
 }
 
 /// Build the listening session; the cell receives the bound address when
@@ -120,21 +117,23 @@ pub(super) fn session<U: 'static>(
             }
         }
     };
-    let got_error = move |ctx: &mut Ctx<'_, Listener>| match &error {
-        Some(cb) => {
-            cb(ctx);
-        }
-        None => {
-            let (op, errno) = (ctx.arg(0).to_string(), ctx.arg(1).as_i64().unwrap_or(0));
-            log::warn!(
+    // The Error callback only reports; whether the listener survives is
+    // the listener's own rule, the same with or without a callback.
+    let got_error = move |ctx: &mut Ctx<'_, Listener>| {
+        let (op, errno) = (ctx.arg(0).to_string(), ctx.arg(1).as_i64().unwrap_or(0));
+        match &error {
+            Some(cb) => {
+                cb(ctx);
+            }
+            None => log::warn!(
                 target: "poe::components",
                 "Server {} got {op} error {errno} ({})",
                 ctx.session(),
                 ctx.arg(2)
-            );
-            if !(op == "accept" && transient(errno)) {
-                ctx.heap.listener = None;
-            }
+            ),
+        }
+        if !survives(&op, errno) {
+            ctx.heap.listener = None;
         }
     };
     let session = Session::new(Listener {

@@ -198,9 +198,14 @@ impl<U: 'static> ServerBuilder<U> {
 
     listener_callback!(
         /// `Error`: the listener's SocketFactory FailureEvent `(operation,
-        /// errno, message, wheel_id)`. The default logs it and shuts the
-        /// listener down — except running out of descriptors on accept,
-        /// which the listener survives by backing off.
+        /// errno, message, wheel_id)`. It only reports (the default logs):
+        /// afterwards the listener applies its own rule, with or without
+        /// this callback — it survives running out of descriptors or
+        /// memory on accept (EMFILE, ENFILE, ENOBUFS, ENOMEM; the
+        /// SocketFactory backs off and retries) and shuts down on any
+        /// other error. To stop listening on a survivable error, post the
+        /// listener `shutdown`. (POE's Error replaces the default handler,
+        /// which shuts down on every error.)
         error => error
     );
 
