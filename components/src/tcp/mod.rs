@@ -17,7 +17,9 @@ pub use error::ComponentError;
 pub use filter::FilterSpec;
 pub use server::{ClientWheel, Connection, Listener, Listening, Server, ServerBuilder};
 
+use poe_filters::Filter;
 use poe_kernel::{Ctx, Value};
+use poe_wheels::ReadWriteBuilder;
 use std::rc::Rc;
 
 /// The address family a component listens or connects in (POE's
@@ -48,5 +50,37 @@ pub(crate) fn ip_text(addr: &socket2::SockAddr) -> (String, u16) {
     match addr.as_socket() {
         Some(sa) => (sa.ip().to_string(), sa.port()),
         None => ("LOCAL".to_owned(), 0),
+    }
+}
+
+/// The configured filter, or POE's default (a new Filter::Line).
+pub(crate) fn make_filter(spec: Option<&FilterSpec>) -> Box<dyn Filter> {
+    spec.map_or_else(|| FilterSpec::default().make(), FilterSpec::make)
+}
+
+/// POE croaks unless all four watermark settings (both marks and both
+/// events) are given, or none.
+pub(crate) fn all_or_none(given: [bool; 4], message: &'static str) -> Result<(), ComponentError> {
+    if given.iter().any(|&g| g) && !given.iter().all(|&g| g) {
+        return Err(ComponentError::Conflict(message));
+    }
+    Ok(())
+}
+
+/// The watermark half of a component's wheel: both marks and the wheel's
+/// High/Low events, when they are configured.
+pub(crate) fn with_marks(
+    b: ReadWriteBuilder,
+    marks: (Option<usize>, Option<usize>),
+    high_event: &'static str,
+    low_event: &'static str,
+) -> ReadWriteBuilder {
+    match marks {
+        (Some(h), Some(l)) => b
+            .high_mark(h)
+            .low_mark(l)
+            .high_event(high_event)
+            .low_event(low_event),
+        _ => b,
     }
 }

@@ -278,18 +278,15 @@ impl<U: 'static> ClientBuilder<U> {
         if c.server_input.is_none() {
             return Err(ComponentError::Missing("ServerInput"));
         }
-        let marks = [
-            c.high_mark.is_some(),
-            c.low_mark.is_some(),
-            c.server_high.is_some(),
-            c.server_low.is_some(),
-        ];
-        if marks.iter().any(|&m| m) && !marks.iter().all(|&m| m) {
-            return Err(ComponentError::Conflict(
-                "HighMark, LowMark, ServerHigh and ServerLow must be given together",
-            ));
-        }
-        Ok(())
+        super::all_or_none(
+            [
+                c.high_mark.is_some(),
+                c.low_mark.is_some(),
+                c.server_high.is_some(),
+                c.server_low.is_some(),
+            ],
+            "HighMark, LowMark, ServerHigh and ServerLow must be given together",
+        )
     }
 
     /// Start the client session (POE's `new`); it connects asynchronously.

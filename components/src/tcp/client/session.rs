@@ -1,7 +1,7 @@
 //! The client session: connecting, talking, reconnecting, shutting down.
 
 use super::Config;
-use crate::tcp::{run, Callback, FilterSpec};
+use crate::tcp::{make_filter, run, with_marks, Callback};
 use poe_filters::FilterError;
 use poe_kernel::{AlarmId, Args, Ctx, Session, Value};
 use poe_wheels::socket_factory::{Address, Port};
@@ -216,22 +216,12 @@ fn connect_success<U: 'static>(cfg: &Config<U>, ctx: C<U>) {
             }
         }
     }
-    let filter = cfg
-        .filter
-        .as_ref()
-        .map_or_else(|| FilterSpec::default().make(), FilterSpec::make);
-    let mut b = ReadWrite::builder(socket)
-        .filter_boxed(filter)
+    let b = ReadWrite::builder(socket)
+        .filter_boxed(make_filter(cfg.filter.as_ref()))
         .input_event("got_server_input")
         .error_event("got_server_error")
         .flushed_event("got_server_flush");
-    if let (Some(h), Some(l)) = (cfg.high_mark, cfg.low_mark) {
-        b = b
-            .high_mark(h)
-            .low_mark(l)
-            .high_event("got_high")
-            .low_event("got_low");
-    }
+    let b = with_marks(b, (cfg.high_mark, cfg.low_mark), "got_high", "got_low");
     match b.build(ctx) {
         Ok(w) => ctx.heap.server = ServerWheel::Connected(w),
         Err(e) => {

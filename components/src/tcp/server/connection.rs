@@ -2,7 +2,7 @@
 //! ReadWrite wheel, the Client* callbacks, and graceful `shutdown`.
 
 use super::ClientConfig;
-use crate::tcp::{ip_text, run, FilterSpec};
+use crate::tcp::{ip_text, make_filter, run, with_marks};
 use poe_filters::FilterError;
 use poe_kernel::{Args, Ctx, Session, SessionId, Value};
 use poe_wheels::ReadWrite;
@@ -177,19 +177,14 @@ fn start<U: 'static>(cfg: &ClientConfig<U>, ctx: &mut Ctx<'_, Connection<U>>) {
         .flushed_event("tcp_server_got_flush");
     b = match (&cfg.input_filter, &cfg.output_filter) {
         (Some(i), Some(o)) => b.input_filter_boxed(i.make()).output_filter_boxed(o.make()),
-        _ => b.filter_boxed(
-            cfg.filter
-                .as_ref()
-                .map_or_else(|| FilterSpec::default().make(), FilterSpec::make),
-        ),
+        _ => b.filter_boxed(make_filter(cfg.filter.as_ref())),
     };
-    if let (Some(h), Some(l)) = (cfg.high_mark, cfg.low_mark) {
-        b = b
-            .high_mark(h)
-            .low_mark(l)
-            .high_event("tcp_server_got_high")
-            .low_event("tcp_server_got_low");
-    }
+    b = with_marks(
+        b,
+        (cfg.high_mark, cfg.low_mark),
+        "tcp_server_got_high",
+        "tcp_server_got_low",
+    );
     match b.build(ctx) {
         Ok(w) => ctx.heap.client.set(w),
         Err(e) => {

@@ -377,17 +377,15 @@ impl<U: 'static> ServerBuilder<U> {
                 "ClientInputFilter and ClientOutputFilter must be given together",
             ));
         }
-        let marks = [
-            c.high_mark.is_some(),
-            c.low_mark.is_some(),
-            c.high.is_some(),
-            c.low.is_some(),
-        ];
-        if marks.iter().any(|&m| m) && !marks.iter().all(|&m| m) {
-            return Err(ComponentError::Conflict(
-                "HighMark, LowMark, ClientHigh and ClientLow must be given together",
-            ));
-        }
+        super::all_or_none(
+            [
+                c.high_mark.is_some(),
+                c.low_mark.is_some(),
+                c.high.is_some(),
+                c.low.is_some(),
+            ],
+            "HighMark, LowMark, ClientHigh and ClientLow must be given together",
+        )?;
         if c.filter.is_some() && c.input_filter.is_some() {
             // POE carps and goes on without ClientFilter.
             log::warn!(target: "poe::components", "ClientFilter ignored with ClientInputFilter and ClientOutputFilter");
