@@ -5,8 +5,9 @@
 //! on hands every frame to the Responder's request handling.
 
 use super::link::{Link, LinkState};
-use super::negotiation::{Limits, Names, Negotiation, Protocol};
+use super::negotiation::{Names, Negotiation};
 use super::responder::{self, handle_request, Registry, IKC_ALIAS};
+use super::settings::Settings;
 use super::Request;
 use poe_filters::{Line, Reference};
 use poe_kernel::{AlarmId, Ctx, Session, SessionId, Value};
@@ -34,14 +35,9 @@ pub(crate) struct ChannelConfig {
     pub reg: Rc<RefCell<Registry>>,
     /// True on the accepting side.
     pub server: bool,
-    pub name: Option<String>,
-    pub aliases: Vec<String>,
-    pub protocol: Protocol,
-    pub limits: Limits,
-    pub negotiation_timeout: f64,
-    pub max_frame: usize,
+    /// Names, dialect, bounds and the error callback, as configured.
+    pub settings: Settings,
     pub on_connect: Option<ConnectCallback>,
-    pub on_error: Option<ErrorCallback>,
     pub subscribe: Vec<String>,
 }
 
@@ -163,8 +159,7 @@ pub(crate) fn session(
 
 fn start(ctx: &mut Ctx<'_, Channel>, socket: Socket, unix_path: Option<&Path>) {
     let cfg = ctx.heap.cfg.clone();
-    let mut names: Vec<String> = cfg.name.iter().cloned().collect();
-    names.extend(cfg.aliases.iter().cloned());
+    let mut names = cfg.settings.local_names();
     names.push(match unix_path {
         Some(path) => unix_name(path, Some(socket.as_raw_fd())),
         None => local_name(&socket),
@@ -196,18 +191,22 @@ fn start(ctx: &mut Ctx<'_, Channel>, socket: Socket, unix_path: Option<&Path>) {
     };
     let pid = std::process::id();
     let mut negotiation = if cfg.server {
-        Negotiation::server(own, cfg.protocol, pid)
+        Negotiation::server(own, cfg.settings.protocol, pid)
     } else {
-        Negotiation::client(own, cfg.protocol, pid)
+        Negotiation::client(own, cfg.settings.protocol, pid)
     }
-    .with_limits(cfg.limits);
+    .with_limits(cfg.settings.limits);
     for l in negotiation.start() {
         link.send_line(&l);
     }
     ctx.heap.negotiation = Some(negotiation);
     ctx.heap.link = Some(link);
     ctx.heap.timeout = ctx
-        .delay_set("ikc_negotiation_timeout", cfg.negotiation_timeout, ())
+        .delay_set(
+            "ikc_negotiation_timeout",
+            cfg.settings.negotiation_timeout,
+            (),
+        )
         .ok();
 }
 
@@ -271,7 +270,7 @@ fn line(ctx: &mut Ctx<'_, Channel>) {
     // The unparsed rest of the read moves to the frame filter.
     let cfg = ctx.heap.cfg.clone();
     let reference = Reference::builder()
-        .max_buffer(cfg.max_frame)
+        .max_buffer(cfg.settings.max_frame)
         .build()
         .expect("a valid Reference configuration");
     let switched = link.with_wheel(|w| {
@@ -372,7 +371,7 @@ fn fail(ctx: &mut Ctx<'_, Channel>, op: &str, errno: i32, message: &str) {
 }
 
 fn report_error(cfg: &ChannelConfig, op: &str, errno: i32, message: &str) {
-    if let Some(cb) = &cfg.on_error {
+    if let Some(cb) = &cfg.settings.on_error {
         cb(op, errno, message);
     }
 }

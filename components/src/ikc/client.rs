@@ -180,7 +180,7 @@ impl Connector {
 
     fn report(&self, op: &str, errno: i32, message: &str) {
         log::debug!(target: "poe::ikc", "IKC client: {op} error {errno}: {message}");
-        if let Some(cb) = &self.cfg.on_error {
+        if let Some(cb) = &self.cfg.settings.on_error {
             cb(op, errno, message);
         }
     }
@@ -278,12 +278,15 @@ mod tests {
         let c = connector(b);
         assert_eq!((c.ip.as_str(), c.port), ("localhost", 903));
         assert_eq!(c.server_alias(), "localhost:903");
-        assert_eq!(c.cfg.name.as_deref(), Some(name.as_str()));
+        assert_eq!(c.cfg.settings.name.as_deref(), Some(name.as_str()));
         assert!(!c.cfg.server);
-        assert_eq!(c.cfg.protocol, super::super::negotiation::Protocol::Ikc0);
-        assert_eq!(c.cfg.max_frame, super::super::DEFAULT_MAX_FRAME);
         assert_eq!(
-            c.cfg.negotiation_timeout,
+            c.cfg.settings.protocol,
+            super::super::negotiation::Protocol::Ikc0
+        );
+        assert_eq!(c.cfg.settings.max_frame, super::super::DEFAULT_MAX_FRAME);
+        assert_eq!(
+            c.cfg.settings.negotiation_timeout,
             super::super::DEFAULT_NEGOTIATION_TIMEOUT
         );
     }
@@ -292,7 +295,7 @@ mod tests {
     fn the_server_alias_is_the_address_as_given() {
         let c = connector(Client::builder().ip("10.1.2.3").port(6030).name("boss"));
         assert_eq!(c.server_alias(), "10.1.2.3:6030");
-        assert_eq!(c.cfg.name.as_deref(), Some("boss"));
+        assert_eq!(c.cfg.settings.name.as_deref(), Some("boss"));
         let c = connector(Client::builder().unix("/run/ikc.sock"));
         assert_eq!(c.server_alias(), "unix:/run/ikc.sock");
     }

@@ -45,14 +45,8 @@ impl Settings {
         ChannelConfig {
             reg,
             server,
-            name: self.name.clone(),
-            aliases: self.aliases.clone(),
-            protocol: self.protocol,
-            limits: self.limits,
-            negotiation_timeout: self.negotiation_timeout,
-            max_frame: self.max_frame,
+            settings: self.clone(),
             on_connect: None,
-            on_error: self.on_error.clone(),
             subscribe: Vec::new(),
         }
     }
