@@ -350,3 +350,26 @@ fn a_panic_in_stop_reached_through_ctx_stop_leaves_run_after_the_stop() {
     assert!(log.contains(&"other _stop".to_string()), "{log:?}");
     assert_eq!(sessions, 0);
 }
+
+#[test]
+fn a_panic_after_the_session_stopped_itself_still_leaves_run() {
+    let (panic_text, sessions) = with_watchdog(20, || {
+        let k = Kernel::new().unwrap();
+        k.create(
+            Session::new(())
+                .state("_start", |ctx| ctx.yield_("go", ()))
+                .state("go", |ctx| -> Value {
+                    ctx.stop();
+                    panic!("after stop")
+                }),
+        )
+        .unwrap();
+        let r = catch_unwind(AssertUnwindSafe(|| k.run()));
+        let text = r
+            .err()
+            .and_then(|e| e.downcast_ref::<&str>().map(|s| s.to_string()));
+        (text, k.session_count())
+    });
+    assert_eq!(panic_text.as_deref(), Some("after stop"));
+    assert_eq!(sessions, 0);
+}
