@@ -122,6 +122,7 @@ impl Kernel {
         };
         let name = ev.name.clone();
         let kind = ev.kind;
+        let warn_unhandled = warn_unhandled && !ev.hidden;
         self.note_dispatch(&ev, trace);
         let prev_active = self.inner.active.replace(dest);
         let prev_event = self.inner.active_event.replace(Some(name.clone()));

@@ -221,7 +221,9 @@ impl ReadWrite {
 
     fn queue_write(&self) {
         if let Some(k) = self.kernel.upgrade() {
-            if k.post(self.session, self.names.write.clone(), ()).is_err() {
+            if k.post_hidden(self.session, self.names.write.clone(), ())
+                .is_err()
+            {
                 self.inner.borrow_mut().flush_queued = false;
             }
         }

@@ -277,10 +277,10 @@ impl Run {
             schedule
         };
         if schedule {
-            let posted = self
-                .kernel
-                .upgrade()
-                .is_some_and(|k| k.post(self.session, self.names.stdin.clone(), ()).is_ok());
+            let posted = self.kernel.upgrade().is_some_and(|k| {
+                k.post_hidden(self.session, self.names.stdin.clone(), ())
+                    .is_ok()
+            });
             if !posted {
                 if let Some(stdin) = self.inner.borrow_mut().stdin.as_mut() {
                     stdin.flush_queued = false;
@@ -356,7 +356,7 @@ impl Run {
     /// The other handle's end waited for this one, which is no longer
     /// read: have the hidden state report it.
     fn release_held_end(&self, k: &poe_kernel::Kernel, stream: Stream) {
-        let _ = k.post(self.session, self.names.output(stream).clone(), ());
+        let _ = k.post_hidden(self.session, self.names.output(stream).clone(), ());
     }
 
     /// Rename an event, or with `None` stop emitting it (POE's `event`).
