@@ -50,11 +50,12 @@ impl ListenAcceptBuilder {
             failure: self.error_event,
             flavor: Flavor::ListenAccept,
             user_paused: false,
-            backoff: 0.0,
+            retry_alarm: None,
             last_backoff: 0.0,
             fd: Some(fd),
         }));
         let [accept_name, _, retry_name] = state_names(KIND, id);
+        let retry_name = EventName::from(retry_name);
         let weak = Rc::downgrade(&state);
         ctx.state(
             accept_name.clone(),

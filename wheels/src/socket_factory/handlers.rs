@@ -5,7 +5,7 @@ use super::address::Failure;
 use super::setup::{failure_args, peer_args};
 use super::{Fd, Flavor, Role, State};
 use crate::id::WheelId;
-use poe_kernel::{Ctx, Mode, Value};
+use poe_kernel::{Ctx, EventName, Mode, Value};
 use socket2::{SockAddr, Socket};
 use std::cell::RefCell;
 use std::io;
@@ -24,7 +24,7 @@ pub(crate) fn accept<H: 'static>(
     weak: Weak<RefCell<State>>,
     id: WheelId,
     fd: RawFd,
-    retry_event: String,
+    retry_event: EventName,
 ) -> impl Fn(&mut Ctx<'_, H>) + 'static {
     move |ctx| {
         let me = ctx.session();
@@ -32,7 +32,7 @@ pub(crate) fn accept<H: 'static>(
             let Some(state) = weak.upgrade() else { return };
             let (result, success, failure) = {
                 let st = state.borrow();
-                if st.role != Role::Listening || st.user_paused || st.backoff > 0.0 {
+                if st.role != Role::Listening || st.user_paused || st.retry_alarm.is_some() {
                     return;
                 }
                 let Some(listener) = st.socket.as_ref() else {
@@ -143,7 +143,7 @@ fn back_off<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     weak: &Weak<RefCell<State>>,
     fd: RawFd,
-    retry_event: &str,
+    retry_event: &EventName,
     errno: i32,
 ) -> bool {
     let Some(state) = weak.upgrade() else {
@@ -153,9 +153,8 @@ fn back_off<H: 'static>(
         let mut st = state.borrow_mut();
         let first = st.last_backoff == 0.0;
         // Double the wait while failures continue; an accept resets it.
-        st.backoff = (st.last_backoff * 2.0).clamp(BACKOFF_MIN, BACKOFF_MAX);
-        st.last_backoff = st.backoff;
-        (st.backoff, first)
+        st.last_backoff = (st.last_backoff * 2.0).clamp(BACKOFF_MIN, BACKOFF_MAX);
+        (st.last_backoff, first)
     };
     let why = crate::errno_text(errno);
     if first {
@@ -164,7 +163,9 @@ fn back_off<H: 'static>(
         log::debug!(target: "poe::wheels", "accept on fd {fd}: still {why}; retrying in {wait}s");
     }
     ctx.select_pause(&Fd(fd), Mode::Read);
-    let _ = ctx.delay(retry_event.to_owned(), wait, ());
+    if let Ok(alarm) = ctx.delay_set(retry_event.clone(), wait, ()) {
+        state.borrow_mut().retry_alarm = Some(alarm);
+    }
     first
 }
 
@@ -177,7 +178,7 @@ pub(crate) fn retry_accept<H: 'static>(
         let Some(state) = weak.upgrade() else { return };
         let resume = {
             let mut st = state.borrow_mut();
-            st.backoff = 0.0;
+            st.retry_alarm = None;
             !st.user_paused
         };
         if resume {

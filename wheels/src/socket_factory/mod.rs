@@ -15,7 +15,7 @@ pub use address::{Address, Port};
 
 use crate::id::{hidden_state, WheelId};
 use crate::WheelError;
-use poe_kernel::{Ctx, EventName, Mode, SessionId, WeakKernel};
+use poe_kernel::{AlarmId, Ctx, EventName, Mode, SessionId, WeakKernel};
 use socket2::{SockAddr, Socket};
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -98,9 +98,10 @@ pub(crate) struct State {
     /// How accepted connections are reported.
     pub flavor: Flavor,
     pub user_paused: bool,
-    /// Seconds to wait before accepting again after EMFILE and friends;
-    /// 0 when accepting normally.
-    pub backoff: f64,
+    /// The alarm that ends a wait after EMFILE and friends (accepting is
+    /// paused meanwhile); `None` when accepting normally. Removed when the
+    /// wheel drops, so it does not keep the session alive.
+    pub retry_alarm: Option<AlarmId>,
     /// The last such wait (doubles while failures continue); 0 outside an
     /// episode of failures, which ends at the next successful accept.
     pub last_backoff: f64,
@@ -352,7 +353,7 @@ impl SocketFactory {
             return;
         }
         st.user_paused = false;
-        let backing_off = st.backoff > 0.0;
+        let backing_off = st.retry_alarm.is_some();
         let fd = st.fd;
         drop(st);
         if backing_off {
@@ -380,9 +381,16 @@ impl Drop for SocketFactory {
         let Some(k) = self.kernel.upgrade() else {
             return;
         };
-        if let Some(fd) = self.state.borrow().fd {
+        let (fd, retry_alarm) = {
+            let mut st = self.state.borrow_mut();
+            (st.fd, st.retry_alarm.take())
+        };
+        if let Some(fd) = fd {
             k.select_remove_for(self.session, &Fd(fd), Mode::Read);
             k.select_remove_for(self.session, &Fd(fd), Mode::Write);
+        }
+        if let Some(alarm) = retry_alarm {
+            let _ = k.alarm_remove_for(self.session, alarm);
         }
         for name in state_names(self.kind, self.id) {
             k.remove_state(self.session, &name);

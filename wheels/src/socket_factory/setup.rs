@@ -10,7 +10,7 @@ use super::{
 };
 use crate::id::WheelId;
 use crate::WheelError;
-use poe_kernel::{Ctx, Mode, Trigger, Value};
+use poe_kernel::{Ctx, EventName, Mode, Trigger, Value};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::cell::RefCell;
 use std::os::fd::AsRawFd;
@@ -55,7 +55,7 @@ pub(super) fn build<H: 'static>(
         failure: Some(failure.clone()),
         flavor: super::Flavor::SocketFactory,
         user_paused: false,
-        backoff: 0.0,
+        retry_alarm: None,
         last_backoff: 0.0,
         fd: None,
     }));
@@ -77,6 +77,7 @@ pub(super) fn build<H: 'static>(
     };
     let fd = socket.as_raw_fd();
     let [accept_name, connect_name, retry_name] = state_names("SocketFactory", id);
+    let retry_name = EventName::from(retry_name);
     let weak = Rc::downgrade(&state);
     match role {
         Role::Listening => {
