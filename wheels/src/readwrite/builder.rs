@@ -189,6 +189,16 @@ impl ReadWriteBuilder {
         }));
         let names = Names::new(id);
         let weak = Rc::downgrade(&inner);
+        // The wheel first: if a registration below fails, its Drop undoes
+        // the ones made before (states, keep-alive, watcher).
+        let wheel = ReadWrite {
+            inner,
+            kernel: ctx.kernel().downgrade(),
+            session,
+            id,
+            names,
+        };
+        let names = &wheel.names;
         ctx.refcount_increment(session, &names.tag)?;
         ctx.state(names.read.clone(), handlers::read(weak.clone(), id));
         ctx.state(
@@ -205,12 +215,6 @@ impl ReadWriteBuilder {
             )?;
         }
         log::trace!(target: "poe::wheels", "ReadWrite({id}) on fd {in_fd} in session {session}");
-        Ok(ReadWrite {
-            inner,
-            kernel: ctx.kernel().downgrade(),
-            session,
-            id,
-            names,
-        })
+        Ok(wheel)
     }
 }
