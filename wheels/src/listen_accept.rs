@@ -1,9 +1,10 @@
 //! [`ListenAccept`]: POE::Wheel::ListenAccept — accept connections on a
 //! socket that is already listening.
 
+use crate::fd::Fd;
 use crate::id::WheelId;
 use crate::socket_factory::handlers;
-use crate::socket_factory::{state_names, Fd, Flavor, Role, SocketFactory, State};
+use crate::socket_factory::{state_names, Flavor, Role, SocketFactory, State};
 use crate::WheelError;
 use poe_kernel::{Ctx, EventName, Mode, Trigger};
 use socket2::Socket;

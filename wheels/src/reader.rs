@@ -11,7 +11,7 @@
 
 use crate::driver::{ReadOutcome, SysRw};
 use crate::error::{errno_of, errno_text};
-use crate::socket_factory::Fd;
+use crate::fd::Fd;
 use crate::WheelId;
 use poe_filters::Filter;
 use poe_kernel::{Args, Ctx, EventName, Mode, Value};

@@ -9,7 +9,7 @@
 
 use super::state::{Check, Events, Inner, Read, Reopen};
 use crate::error::{errno_of, errno_text};
-use crate::socket_factory::Fd;
+use crate::fd::Fd;
 use crate::WheelId;
 use poe_kernel::{Args, Ctx, EventName, IntoArgs, Mode, Value};
 use std::cell::RefCell;

@@ -1,10 +1,11 @@
 //! [`ReadWriteBuilder`]: POE's constructor parameters for a ReadWrite.
 
 use super::state::{Events, Filters, Handles, Inner};
-use super::{handlers, set_nonblocking, Names, ReadWrite};
+use super::{handlers, Names, ReadWrite};
 use crate::driver::SysRw;
+use crate::fd::set_nonblocking;
+use crate::fd::Fd;
 use crate::id::WheelId;
-use crate::socket_factory::Fd;
 use crate::WheelError;
 use poe_filters::{Filter, Line};
 use poe_kernel::{Ctx, EventName, Mode, Trigger};
@@ -168,7 +169,8 @@ impl ReadWriteBuilder {
         let id = WheelId::next();
         let session = ctx.session();
         let in_fd = self.handles.in_fd();
-        set_nonblocking(in_fd)?;
+        // Output is written before any watch on it; input is read only
+        // through its select watch, which makes it non-blocking.
         set_nonblocking(self.handles.out_fd())?;
         let reading = self.events.input.is_some();
         let inner = Rc::new(RefCell::new(Inner {

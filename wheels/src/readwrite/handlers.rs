@@ -6,8 +6,8 @@
 
 use super::state::Inner;
 use crate::error::{errno_of, errno_text};
+use crate::fd::Fd;
 use crate::reader::{self, Ended, Source};
-use crate::socket_factory::Fd;
 use crate::WheelId;
 use poe_kernel::{Ctx, EventName, Mode, Trigger, Value};
 use std::cell::RefCell;

@@ -17,8 +17,8 @@ pub(crate) mod state;
 
 pub use builder::ReadWriteBuilder;
 
+use crate::fd::Fd;
 use crate::id::{hidden_state, WheelId};
-use crate::socket_factory::Fd;
 use poe_filters::{Filter, FilterError, Line};
 use poe_kernel::{EventName, Mode, SessionId, Trigger, Value, WeakKernel};
 use state::{Filters, Handles, Inner};
@@ -58,20 +58,6 @@ impl Names {
             tag: format!("POE::Wheel::{KIND}({id})"),
         }
     }
-}
-
-pub(crate) fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
-    // SAFETY: fcntl on a descriptor the wheel owns; an invalid one gives
-    // EBADF, which we return. No memory is passed.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: as above; only sets a flag.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// Buffered, filtered I/O on a descriptor (POE::Wheel::ReadWrite). Keep it

@@ -7,8 +7,8 @@
 
 use super::state::{Inner, Output, Stream};
 use crate::error::{errno_of, errno_text};
+use crate::fd::Fd;
 use crate::reader::{self, Ended};
-use crate::socket_factory::Fd;
 use crate::WheelId;
 use poe_kernel::{Ctx, EventName, Mode, Trigger};
 use std::cell::RefCell;

@@ -10,8 +10,8 @@ mod state;
 
 pub use builder::RunBuilder;
 
+use crate::fd::Fd;
 use crate::id::{hidden_state, WheelId};
-use crate::socket_factory::Fd;
 use poe_filters::{Filter, FilterError};
 use poe_kernel::{EventName, Mode, SessionId, Trigger, Value, WeakKernel};
 use state::{Inner, Stream};

@@ -3,7 +3,8 @@
 
 use super::address::Failure;
 use super::setup::{failure_args, peer_args};
-use super::{Fd, Flavor, Role, State};
+use super::{Flavor, Role, State};
+use crate::fd::Fd;
 use crate::id::WheelId;
 use poe_kernel::{Ctx, EventName, Mode, Value};
 use socket2::{SockAddr, Socket};

@@ -13,13 +13,14 @@ mod setup;
 
 pub use address::{Address, Port};
 
+use crate::fd::Fd;
 use crate::id::{hidden_state, WheelId};
 use crate::WheelError;
 use poe_kernel::{AlarmId, Ctx, EventName, Mode, SessionId, WeakKernel};
 use socket2::{SockAddr, Socket};
 use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::rc::Rc;
 
 /// The address family (POE's `SocketDomain`).
@@ -396,15 +397,5 @@ impl Drop for SocketFactory {
             k.remove_state(self.session, &name);
         }
         // The socket closes when `state` drops, after the watches are gone.
-    }
-}
-
-/// A raw descriptor as `AsRawFd`, for kernel calls about a socket the wheel
-/// no longer (or not yet) owns as an object.
-pub(crate) struct Fd(pub RawFd);
-
-impl AsRawFd for Fd {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
     }
 }

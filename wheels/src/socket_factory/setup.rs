@@ -5,9 +5,10 @@
 use super::address::{packed, resolve_inet, resolve_port, Failure};
 use super::handlers;
 use super::{
-    state_names, Fd, Role, SocketDomain, SocketFactory, SocketFactoryBuilder, SocketProtocol,
+    state_names, Role, SocketDomain, SocketFactory, SocketFactoryBuilder, SocketProtocol,
     SocketType, State,
 };
+use crate::fd::Fd;
 use crate::id::WheelId;
 use crate::WheelError;
 use poe_kernel::{Ctx, EventName, Mode, Trigger, Value};
