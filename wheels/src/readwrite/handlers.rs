@@ -5,11 +5,11 @@
 //! after which no further event of it arrives.
 
 use super::state::Inner;
-use crate::error::{errno_of, errno_text};
+use crate::error::{errno_of, Failure};
 use crate::fd::Fd;
 use crate::reader::{self, Ended, Source};
 use crate::WheelId;
-use poe_kernel::{Ctx, EventName, Mode, Trigger, Value};
+use poe_kernel::{Ctx, EventName, Mode, Trigger};
 use std::cell::RefCell;
 use std::rc::Weak;
 
@@ -44,8 +44,8 @@ pub(super) fn read<H: 'static>(
                 paused: *input_paused,
             })
         });
-        if let Ended::Failed { errno, message } = ended {
-            input_failed(ctx, &weak, id, errno, &message);
+        if let Ended::Failed(failure) = ended {
+            input_failed(ctx, &weak, id, &failure);
         }
     }
 }
@@ -56,8 +56,7 @@ fn input_failed<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     weak: &Weak<RefCell<Inner>>,
     id: WheelId,
-    errno: i32,
-    message: &str,
+    failure: &Failure,
 ) {
     let Some(rc) = weak.upgrade() else { return };
     let (fd, error, was_reading) = {
@@ -72,13 +71,7 @@ fn input_failed<H: 'static>(
     }
     if let Some(event) = error {
         let me = ctx.session();
-        let args = vec![
-            Value::from("read"),
-            Value::from(errno),
-            Value::from(message),
-            Value::from(id),
-        ];
-        let _ = ctx.call(me, event, args);
+        let _ = ctx.call(me, event, failure.args(id));
     }
 }
 
@@ -117,13 +110,7 @@ pub(super) fn write<H: 'static>(
                     let _ = ctx.select_remove(&Fd(fd), Mode::Write);
                 }
                 if let Some(event) = error {
-                    let errno = errno_of(&e);
-                    let args = vec![
-                        Value::from("write"),
-                        Value::from(errno),
-                        Value::from(errno_text(errno)),
-                        Value::from(id),
-                    ];
+                    let args = Failure::new("write", errno_of(&e)).args(id);
                     let _ = ctx.call(me, event, args);
                 }
             }

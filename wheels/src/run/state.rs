@@ -3,6 +3,7 @@
 //! states.
 
 use crate::driver::SysRw;
+use crate::error::Failure;
 use crate::reader::Source;
 use poe_filters::Filter;
 use poe_kernel::EventName;
@@ -46,7 +47,7 @@ pub(crate) struct Output {
     pub done: bool,
     /// That end, `(errno, message)`, while its ErrorEvent waits for the
     /// other handle (see `handlers::report_ended`).
-    pub end: Option<(i32, String)>,
+    pub end: Option<Failure>,
     /// The ErrorEvent for the end was sent (CloseEvent counts these).
     pub reported: bool,
     /// A read watch is registered.
@@ -146,7 +147,7 @@ impl Inner {
 
     /// The first end waiting to be reported, STDOUT's before STDERR's,
     /// marked reported.
-    pub fn take_end(&mut self) -> Option<(Stream, (i32, String))> {
+    pub fn take_end(&mut self) -> Option<(Stream, Failure)> {
         [Stream::Stdout, Stream::Stderr].into_iter().find_map(|s| {
             let o = self.output(s)?;
             let end = o.end.take()?;

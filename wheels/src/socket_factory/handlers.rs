@@ -1,9 +1,9 @@
 //! The SocketFactory's hidden states: accepting, retrying after running out
 //! of descriptors, and finishing a connect.
 
-use super::address::Failure;
-use super::setup::{failure_args, peer_args};
+use super::setup::peer_args;
 use super::{Flavor, Role, State};
+use crate::error::Failure;
 use crate::fd::Fd;
 use crate::id::WheelId;
 use poe_kernel::{Ctx, EventName, Mode, Value};
@@ -77,7 +77,7 @@ pub(crate) fn accept<H: 'static>(
                     // successful accept), not every retry.
                     let report = !exhausted || back_off(ctx, &weak, fd, &retry_event, errno);
                     if let (true, Some(failure)) = (report, failure) {
-                        let args = failure_args(&Failure::from_io("accept", &e), id);
+                        let args = Failure::from_io("accept", &e).args(id);
                         let _ = ctx.call(me, failure, args);
                     }
                     return;
@@ -226,7 +226,7 @@ pub(super) fn connected<H: 'static>(
             }
             Err(e) => {
                 if let Some(failure) = failure {
-                    let args = failure_args(&Failure::from_io("connect", &e), id);
+                    let args = Failure::from_io("connect", &e).args(id);
                     let _ = ctx.call(me, failure, args);
                 }
             }

@@ -2,12 +2,13 @@
 //! errors), create and prepare the socket, and register the hidden state
 //! for what comes next.
 
-use super::address::{packed, resolve_inet, resolve_port, Failure};
+use super::address::{packed, resolve_inet, resolve_port};
 use super::handlers;
 use super::{
     state_names, Role, SocketDomain, SocketFactory, SocketFactoryBuilder, SocketProtocol,
     SocketType, State,
 };
+use crate::error::Failure;
 use crate::fd::Fd;
 use crate::id::WheelId;
 use crate::WheelError;
@@ -72,7 +73,7 @@ pub(super) fn build<H: 'static>(
         Ok(opened) => opened,
         Err(f) => {
             log::debug!(target: "poe::wheels", "SocketFactory({id}) {} failed: {}", f.op, f.message);
-            ctx.yield_(failure, failure_args(&f, id));
+            ctx.yield_(failure, f.args(id));
             return Ok(wheel);
         }
     };
@@ -119,15 +120,6 @@ pub(super) fn build<H: 'static>(
     drop(st);
     log::trace!(target: "poe::wheels", "SocketFactory({id}) {role:?} on fd {fd}");
     Ok(wheel)
-}
-
-pub(super) fn failure_args(f: &Failure, id: WheelId) -> Vec<Value> {
-    vec![
-        Value::from(f.op),
-        Value::from(f.errno),
-        Value::from(f.message.as_str()),
-        Value::from(id),
-    ]
 }
 
 /// The peer address and port as SuccessEvent carries them.
