@@ -53,7 +53,6 @@ impl ListenAcceptBuilder {
             user_paused: false,
             retry_alarm: None,
             last_backoff: 0.0,
-            fd: Some(fd),
         }));
         let [accept_name, _, retry_name] = state_names(KIND, id);
         let retry_name = EventName::from(retry_name);

@@ -184,7 +184,6 @@ impl ReadWriteBuilder {
             auto_flush: self.auto_flush,
             input_paused: false,
             input_done: false,
-            reading,
             output_done: false,
             flush_queued: false,
             write_watched: false,

@@ -61,8 +61,8 @@ fn input_failed<H: 'static>(
     let Some(rc) = weak.upgrade() else { return };
     let (fd, error, was_reading) = {
         let mut inner = rc.borrow_mut();
+        let was = inner.reading();
         inner.input_done = true;
-        let was = std::mem::take(&mut inner.reading);
         (inner.handles.in_fd(), inner.events.error.clone(), was)
     };
     drop(rc);

@@ -252,6 +252,7 @@ impl ReadWrite {
     pub fn event(&self, which: ReadWriteEvent, name: Option<EventName>) {
         let mut inner = self.inner.borrow_mut();
         let no_marks = inner.marks.is_none();
+        let was = inner.reading();
         let ev = &mut inner.events;
         match which {
             ReadWriteEvent::Input => ev.input = name,
@@ -266,9 +267,8 @@ impl ReadWrite {
         if which != ReadWriteEvent::Input || inner.input_done {
             return;
         }
-        let want = inner.events.input.is_some();
+        let want = inner.reading();
         let fd = inner.handles.in_fd();
-        let was = std::mem::replace(&mut inner.reading, want);
         drop(inner);
         let Some(k) = self.kernel.upgrade() else {
             return;
@@ -336,7 +336,10 @@ impl ReadWrite {
                     }
                 }
             };
-            (inner.handles.in_fd(), inner.reading && !inner.input_paused)
+            (
+                inner.handles.in_fd(),
+                inner.reading() && !inner.input_paused,
+            )
         };
         if reading {
             // Deliver what the new filter can frame from the moved bytes.
@@ -351,7 +354,7 @@ impl ReadWrite {
     /// framed from the last read are still delivered.
     pub fn pause_input(&self) {
         let mut inner = self.inner.borrow_mut();
-        if inner.input_paused || !inner.reading {
+        if inner.input_paused || !inner.reading() {
             inner.input_paused = true;
             return;
         }
@@ -371,7 +374,7 @@ impl ReadWrite {
             return;
         }
         inner.input_paused = false;
-        let (fd, reading) = (inner.handles.in_fd(), inner.reading);
+        let (fd, reading) = (inner.handles.in_fd(), inner.reading());
         drop(inner);
         if let (true, Some(k)) = (reading, self.kernel.upgrade()) {
             k.select_resume(&Fd(fd), Mode::Read);
@@ -381,8 +384,8 @@ impl ReadWrite {
     /// `shutdown(SHUT_RD)` and stop reading for good.
     pub fn shutdown_input(&self) {
         let mut inner = self.inner.borrow_mut();
+        let was = inner.reading();
         inner.input_done = true;
-        let was = std::mem::take(&mut inner.reading);
         let fd = inner.handles.in_fd();
         drop(inner);
         // SAFETY: shutdown on a descriptor the wheel owns; errors (not a

@@ -309,7 +309,6 @@ impl RunBuilder {
                 done: false,
                 end: None,
                 reported: false,
-                reading: true,
             })
         };
         let inner = Inner {

@@ -48,9 +48,10 @@ fn stop_reading<H: 'static>(
         let Some(o) = inner.output(stream) else {
             return;
         };
+        let was = o.reading();
         o.done = true;
         o.end = Some(failure);
-        std::mem::take(&mut o.reading).then(|| o.raw_fd())
+        was.then(|| o.raw_fd())
     };
     drop(rc);
     if let Some(fd) = fd {

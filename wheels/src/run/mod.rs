@@ -337,7 +337,7 @@ impl Run {
                 return;
             }
             o.paused = paused;
-            let fd = o.reading.then(|| o.raw_fd());
+            let fd = o.reading().then(|| o.raw_fd());
             (fd, inner.end_held() && !inner.any_live())
         };
         if let Some(k) = self.kernel.upgrade() {
@@ -385,9 +385,9 @@ impl Run {
             log::warn!(target: "poe::wheels", "Run({}): no {} pipe; {which:?}Event ignored", self.id, stream.name());
             return;
         };
-        let want = name.is_some() && !o.done;
+        let was = o.reading();
         o.event = name;
-        let was = std::mem::replace(&mut o.reading, want);
+        let want = o.reading();
         let fd = o.raw_fd();
         let release = inner.end_held() && !inner.any_live();
         drop(inner);
@@ -453,7 +453,7 @@ impl Run {
                 new.get_one_start(&pending)?;
             }
             o.filter = new;
-            (o.reading && !o.paused).then(|| o.raw_fd())
+            o.live().then(|| o.raw_fd())
         };
         if let (Some(fd), Some(k)) = (fd, self.kernel.upgrade()) {
             // Deliver what the new filter frames of the moved bytes.

@@ -50,8 +50,6 @@ pub(crate) struct Output {
     pub end: Option<Failure>,
     /// The ErrorEvent for the end was sent (CloseEvent counts these).
     pub reported: bool,
-    /// A read watch is registered.
-    pub reading: bool,
 }
 
 impl Output {
@@ -70,9 +68,15 @@ impl Output {
         }
     }
 
+    /// A read watch is registered: it has an event and its end has not
+    /// come.
+    pub fn reading(&self) -> bool {
+        self.event.is_some() && !self.done
+    }
+
     /// Being read: its end, when it comes, is still to be seen.
     pub fn live(&self) -> bool {
-        self.event.is_some() && !self.done && !self.paused
+        self.reading() && !self.paused
     }
 
     /// Still counted by CloseEvent: read (it has an event) and its end not

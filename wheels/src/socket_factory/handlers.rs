@@ -203,10 +203,9 @@ pub(super) fn connected<H: 'static>(
             if st.role != Role::Connecting {
                 return;
             }
-            st.role = Role::Inert;
             // The socket is the user's from here: the wheel must not touch
-            // watches on its descriptor again.
-            st.fd = None;
+            // watches on its descriptor again (inert: no fd).
+            st.role = Role::Inert;
             (st.socket.take(), st.success.clone(), st.failure.clone())
         };
         drop(state);

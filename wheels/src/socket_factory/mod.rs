@@ -20,7 +20,7 @@ use poe_kernel::{AlarmId, Ctx, EventName, Mode, SessionId, WeakKernel};
 use socket2::{SockAddr, Socket};
 use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 
 /// The address family (POE's `SocketDomain`).
@@ -106,8 +106,17 @@ pub(crate) struct State {
     /// The last such wait (doubles while failures continue); 0 outside an
     /// episode of failures, which ends at the next successful accept.
     pub last_backoff: f64,
-    /// The descriptor the wheel watches, while it watches one.
-    pub fd: Option<RawFd>,
+}
+
+impl State {
+    /// The descriptor the wheel watches, while it watches one (listening
+    /// or connecting; not once inert).
+    pub fn fd(&self) -> Option<RawFd> {
+        if self.role == Role::Inert {
+            return None;
+        }
+        self.socket.as_ref().map(AsRawFd::as_raw_fd)
+    }
 }
 
 /// A socket option hook: see [`SocketFactoryBuilder::configure`].
@@ -340,7 +349,7 @@ impl SocketFactory {
             return;
         }
         st.user_paused = true;
-        let fd = st.fd;
+        let fd = st.fd();
         drop(st);
         if let (Some(k), Some(fd)) = (self.kernel.upgrade(), fd) {
             k.select_pause(&Fd(fd), Mode::Read);
@@ -355,7 +364,7 @@ impl SocketFactory {
         }
         st.user_paused = false;
         let backing_off = st.retry_alarm.is_some();
-        let fd = st.fd;
+        let fd = st.fd();
         drop(st);
         if backing_off {
             return; // the backoff alarm resumes it
@@ -372,7 +381,7 @@ impl std::fmt::Debug for SocketFactory {
         f.debug_struct(self.kind)
             .field("id", &self.id)
             .field("role", &st.role)
-            .field("fd", &st.fd)
+            .field("fd", &st.fd())
             .finish()
     }
 }
@@ -384,7 +393,7 @@ impl Drop for SocketFactory {
         };
         let (fd, retry_alarm) = {
             let mut st = self.state.borrow_mut();
-            (st.fd, st.retry_alarm.take())
+            (st.fd(), st.retry_alarm.take())
         };
         if let Some(fd) = fd {
             k.select_remove_for(self.session, &Fd(fd), Mode::Read);

@@ -59,7 +59,6 @@ pub(super) fn build<H: 'static>(
         user_paused: false,
         retry_alarm: None,
         last_backoff: 0.0,
-        fd: None,
     }));
     let wheel = SocketFactory {
         state: state.clone(),
@@ -114,9 +113,8 @@ pub(super) fn build<H: 'static>(
     }
     let mut st = state.borrow_mut();
     st.socket = Some(socket);
+    // Inert (a bound datagram socket): no watch to remove later.
     st.role = role;
-    // A bound datagram socket has no watch to remove later.
-    st.fd = (role != Role::Inert).then_some(fd);
     drop(st);
     log::trace!(target: "poe::wheels", "SocketFactory({id}) {role:?} on fd {fd}");
     Ok(wheel)
