@@ -115,11 +115,18 @@ pub(super) fn write<H: 'static>(
                 }
             }
             Ok(left) => {
-                let (high, low, events) = {
+                let events = {
                     let mut inner = rc.borrow_mut();
                     let (high, low) = inner.watermark_transition();
                     inner.write_watched = left > 0;
-                    (high, low, inner.events.clone())
+                    // Only the names of the events due (usually none).
+                    let ev = &inner.events;
+                    let due = |due: bool, name: &Option<EventName>| name.clone().filter(|_| due);
+                    [
+                        due(high, &ev.high),
+                        due(low, &ev.low),
+                        due(left == 0, &ev.flushed),
+                    ]
                 };
                 drop(rc);
                 if left > 0 && !watched {
@@ -134,18 +141,11 @@ pub(super) fn write<H: 'static>(
                 } else if left == 0 && watched {
                     let _ = ctx.select_remove(&Fd(fd), Mode::Write);
                 }
-                let emit = [
-                    (high, events.high),
-                    (low, events.low),
-                    (left == 0, events.flushed),
-                ];
-                for (due, event) in emit {
-                    if let (true, Some(event)) = (due, event) {
-                        if weak.strong_count() == 0 {
-                            return; // dropped by the previous event
-                        }
-                        let _ = ctx.call(me, event, (id,));
+                for event in events.into_iter().flatten() {
+                    if weak.strong_count() == 0 {
+                        return; // dropped by the previous event
                     }
+                    let _ = ctx.call(me, event, (id,));
                 }
             }
         }

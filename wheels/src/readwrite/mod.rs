@@ -150,6 +150,11 @@ impl ReadWrite {
     fn put_records(&self, records: impl Iterator<Item = Value>) -> Result<bool, FilterError> {
         let (high, schedule, write_now, fd) = {
             let mut inner = self.inner.borrow_mut();
+            if inner.output_done {
+                // shutdown_output or a write error: nothing will be sent,
+                // so nothing is serialized.
+                return Ok(false);
+            }
             let was_empty = inner.driver.octets_buffered() == 0;
             {
                 let Inner {
@@ -159,11 +164,6 @@ impl ReadWrite {
                 for record in records {
                     driver.put_with(|out| output.put(record, out))?;
                 }
-            }
-            if inner.output_done {
-                // shutdown_output or a write error: nothing will be sent.
-                inner.driver.discard_output();
-                return Ok(false);
             }
             let buffered = inner.driver.octets_buffered();
             // Crossing HighMark here announces it (POE sets the flag here

@@ -31,32 +31,22 @@ pub(crate) fn accept<H: 'static>(
         let me = ctx.session();
         for _ in 0..ACCEPT_BATCH {
             let Some(state) = weak.upgrade() else { return };
-            let (result, success, failure) = {
-                let st = state.borrow();
-                if st.role != Role::Listening || st.user_paused || st.retry_alarm.is_some() {
-                    return;
-                }
-                let Some(listener) = st.socket.as_ref() else {
-                    return;
-                };
-                let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-                (
-                    listener.accept4(flags),
-                    st.success.clone(),
-                    st.failure.clone(),
-                )
+            // One borrow per accept: check, accept, and take what the
+            // outcome needs.
+            let mut st = state.borrow_mut();
+            if st.role != Role::Listening || st.user_paused || st.retry_alarm.is_some() {
+                return;
+            }
+            let Some(listener) = st.socket.as_ref() else {
+                return;
             };
-            drop(state);
-            match result {
+            let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+            match listener.accept4(flags) {
                 Ok((socket, addr)) => {
-                    let flavor = match weak.upgrade() {
-                        Some(state) => {
-                            let mut st = state.borrow_mut();
-                            st.last_backoff = 0.0;
-                            st.flavor
-                        }
-                        None => return,
-                    };
+                    st.last_backoff = 0.0;
+                    let (success, flavor) = (st.success.clone(), st.flavor);
+                    drop(st);
+                    drop(state);
                     let _ = ctx.call(me, success, accepted_args(flavor, socket, &addr, id));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -67,6 +57,9 @@ pub(crate) fn accept<H: 'static>(
                         Some(libc::ECONNABORTED | libc::EPROTO | libc::EINTR)
                     ) => {}
                 Err(e) => {
+                    let failure = st.failure.clone();
+                    drop(st);
+                    drop(state);
                     let errno = e.raw_os_error().unwrap_or(0);
                     let exhausted = matches!(
                         errno,
