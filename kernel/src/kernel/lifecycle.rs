@@ -159,7 +159,9 @@ impl Kernel {
             let mut reg = self.inner.sessions.borrow_mut();
             let Some(slot) = reg.get(sid) else { return };
             let parent = slot.parent;
-            for child in reg.children(sid) {
+            // Collected: reparenting changes the set being walked.
+            let children: Vec<SessionId> = reg.children(sid).collect();
+            for child in children {
                 reg.reparent(child, parent);
             }
             let Some(slot) = reg.remove(sid) else { return };
