@@ -144,17 +144,13 @@ impl Kernel {
         }
     }
 
-    /// A session is being freed: drop its child watches.
+    /// A session is being freed: drop its child watches. The caller syncs
+    /// the OS signal handlers (once, with the session's signals gone too).
     pub(super) fn forget_children(&self, pids: &[u32]) {
-        if pids.is_empty() {
-            return;
-        }
         let mut table = self.inner.children.borrow_mut();
         for pid in pids {
             table.watches.remove(pid);
         }
-        drop(table);
-        self.sync_os_signals();
     }
 
     /// `pid` exited with `status`: its watcher's event first, then `CHLD`
@@ -216,14 +212,7 @@ impl Kernel {
     /// Install OS handlers for what sessions watch now (and SIGCHLD while
     /// children are awaited); drop the self-pipe when nothing needs it.
     pub(super) fn sync_os_signals(&self) {
-        let mut wanted: BTreeSet<libc::c_int> = self
-            .inner
-            .signals
-            .borrow()
-            .watched()
-            .iter()
-            .filter_map(|n| os_signals::number(n))
-            .collect();
+        let mut wanted: BTreeSet<libc::c_int> = self.inner.signals.borrow().watched_os().collect();
         if !self.inner.children.borrow().watches.is_empty() {
             wanted.insert(libc::SIGCHLD);
         }

@@ -183,7 +183,8 @@ impl Kernel {
             .borrow_mut()
             .remove_session(sid, &slot.signals);
         self.forget_children(&slot.pids);
-        if !slot.signals.is_empty() {
+        let os_signal = |s: &String| crate::os_signals::number(s).is_some();
+        if !slot.pids.is_empty() || slot.signals.iter().any(os_signal) {
             self.sync_os_signals();
         }
         let (timers, events) = {

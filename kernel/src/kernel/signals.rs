@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::event::{Event, EventKind};
 use crate::fxhash::FxHashMap;
 use crate::name::EventName;
+use crate::os_signals;
 use crate::session::{Dest, SessionId};
 use crate::value::{Args, IntoArgs, Value};
 use std::panic::Location;
@@ -71,9 +72,14 @@ impl SignalTable {
         }
     }
 
-    /// Names of signals someone watches (for the OS-signal layer).
+    /// Names of signals someone watches.
     pub(crate) fn watched(&self) -> Vec<String> {
         self.watchers.keys().cloned().collect()
+    }
+
+    /// The OS signals among the watched names (for the OS-signal layer).
+    pub(crate) fn watched_os(&self) -> impl Iterator<Item = libc::c_int> + '_ {
+        self.watchers.keys().filter_map(|n| os_signals::number(n))
     }
 
     pub(crate) fn is_watched(&self, signal: &str) -> bool {
@@ -116,7 +122,9 @@ impl Kernel {
                 slot.signals.push(signal.to_owned());
             }
         }
-        self.sync_os_signals();
+        if os_signals::number(signal).is_some() {
+            self.sync_os_signals();
+        }
         Ok(())
     }
 
@@ -130,7 +138,9 @@ impl Kernel {
         if let Some(slot) = self.inner.sessions.borrow_mut().get_mut(me) {
             slot.signals.retain(|s| s != signal);
         }
-        self.sync_os_signals();
+        if os_signals::number(signal).is_some() {
+            self.sync_os_signals();
+        }
         Ok(())
     }
 
