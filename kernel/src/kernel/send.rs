@@ -37,9 +37,7 @@ impl Kernel {
         args: impl IntoArgs,
     ) -> Result<()> {
         let dest = dest.into();
-        let target = self.resolve(&dest).inspect_err(|e| {
-            log::warn!(target: "poe::usage", "post to {dest}: {e}");
-        })?;
+        let target = self.resolve_for("post to", &dest)?;
         if target.is_kernel() {
             return Ok(());
         }
@@ -61,9 +59,7 @@ impl Kernel {
         args: impl IntoArgs,
     ) -> Result<()> {
         let dest = dest.into();
-        let target = self.resolve(&dest).inspect_err(|e| {
-            log::warn!(target: "poe::usage", "post to {dest}: {e}");
-        })?;
+        let target = self.resolve_for("post to", &dest)?;
         if target.is_kernel() {
             return Ok(());
         }
@@ -152,9 +148,7 @@ impl Kernel {
         args: impl IntoArgs,
     ) -> Result<Value> {
         let dest = dest.into();
-        let target = self.resolve(&dest).inspect_err(|e| {
-            log::warn!(target: "poe::usage", "call to {dest}: {e}");
-        })?;
+        let target = self.resolve_for("call to", &dest)?;
         if target.is_kernel() {
             return Ok(Value::Undef);
         }

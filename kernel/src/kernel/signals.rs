@@ -36,23 +36,25 @@ impl SignalClass {
     }
 }
 
+/// A session's watch on a signal (`sig`) or a child process
+/// (`sig_child`): the event it gets, and the arguments added to it.
 #[derive(Clone)]
-struct SigWatch {
-    session: SessionId,
-    event: EventName,
-    args: Args,
+pub(crate) struct Watch {
+    pub(crate) session: SessionId,
+    pub(crate) event: EventName,
+    pub(crate) args: Args,
 }
 
 /// Signal watchers by signal name, in registration order.
 #[derive(Default)]
 pub(crate) struct SignalTable {
-    watchers: FxHashMap<String, Vec<SigWatch>>,
+    watchers: FxHashMap<String, Vec<Watch>>,
     /// Set by `sig_handled` during a signal dispatch.
     handled: bool,
 }
 
 impl SignalTable {
-    fn watcher(&self, signal: &str, session: SessionId) -> Option<SigWatch> {
+    fn watcher(&self, signal: &str, session: SessionId) -> Option<Watch> {
         self.watchers
             .get(signal)?
             .iter()
@@ -103,7 +105,7 @@ impl Kernel {
         args: impl IntoArgs,
     ) -> Result<()> {
         let me = self.current("sig")?;
-        let watch = SigWatch {
+        let watch = Watch {
             session: me,
             event: event.into(),
             args: args.into_args(),
@@ -156,9 +158,7 @@ impl Kernel {
     #[track_caller]
     pub fn signal(&self, dest: impl Into<Dest>, signal: &str, args: impl IntoArgs) -> Result<()> {
         let dest = dest.into();
-        let target = self.resolve(&dest).inspect_err(|e| {
-            log::warn!(target: "poe::usage", "signal {signal} to {dest}: {e}");
-        })?;
+        let target = self.resolve_for(format_args!("signal {signal} to"), &dest)?;
         let mut all = Args::new();
         all.push(Value::from(signal));
         all.extend(args.into_args().into_vec());
