@@ -38,6 +38,9 @@ pub(crate) struct Event {
     pub caller_state: Option<EventName>,
     /// Where in the program this event was created.
     pub caller: &'static Location<'static>,
+    /// Posted to a wheel's hidden state ([`crate::Kernel::post_hidden`]):
+    /// dropped, not given to `_default`, if that state is gone.
+    pub hidden: bool,
 }
 
 impl Event {
@@ -57,6 +60,7 @@ impl Event {
             kind,
             caller_state: None,
             caller: Location::caller(),
+            hidden: false,
         }
     }
 }

@@ -232,9 +232,7 @@ impl Kernel {
 
     /// Resolve the session a postback or callback will be bound to.
     fn resolve_target(&self, what: &str, dest: Dest) -> Result<SessionId> {
-        self.resolve_session(&dest).inspect_err(|e| {
-            log::warn!(target: "poe::usage", "{what} for {dest}: {e}");
-        })
+        self.resolve_session_for(format_args!("{what} for"), &dest)
     }
 
     pub(crate) fn postback_for(

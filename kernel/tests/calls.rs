@@ -290,3 +290,28 @@ fn object_states_dispatch_to_methods_of_a_shared_object() {
     k.run();
     assert_eq!(obj.hits.get(), 2);
 }
+
+#[test]
+fn post_hidden_to_a_removed_state_is_dropped_where_post_goes_to_default() {
+    let k = Kernel::new().unwrap();
+    let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let l = log.clone();
+    k.create(
+        Session::new(())
+            .state("_start", |ctx| {
+                ctx.state("hidden", |_| ());
+                let me = ctx.session();
+                ctx.kernel().post_hidden(me, "hidden", ()).unwrap();
+                ctx.kernel().post(me, "hidden", ()).unwrap();
+                ctx.remove_state("hidden");
+            })
+            .state("_default", move |ctx| {
+                l.borrow_mut().push(ctx.arg(0).to_string());
+            }),
+    )
+    .unwrap();
+    k.run();
+    // POE's rule for a removed state holds for `post`; the hidden post is
+    // discarded silently.
+    assert_eq!(*log.borrow(), ["hidden", "_stop"]);
+}

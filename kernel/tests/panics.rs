@@ -305,3 +305,71 @@ fn a_panic_in_a_self_call_is_caught_by_the_dispatch_around_it() {
     k.run();
     assert_eq!(log_of(&log), ["DIE in 'outer'"]);
 }
+
+/// Runs `body` on its own thread; fails the test if it has not finished
+/// within `secs` (a hung `run` would otherwise hang the test).
+fn with_watchdog<T: Send + 'static>(secs: u64, body: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(body());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("run() did not return")
+}
+
+#[test]
+fn a_panic_in_stop_reached_through_ctx_stop_leaves_run_after_the_stop() {
+    let (panic_text, log, sessions) = with_watchdog(20, || {
+        let k = Kernel::new().unwrap();
+        let log: Log = Default::default();
+        let (l1, l2) = (log.clone(), log.clone());
+        k.create(
+            Session::new(())
+                .state("_start", |ctx| ctx.yield_("go", ()))
+                .state("go", |ctx| ctx.stop())
+                .state("_stop", move |_| -> Value {
+                    l1.borrow_mut().push("first _stop".into());
+                    panic!("stop failed")
+                }),
+        )
+        .unwrap();
+        // A second session: the kernel-wide stop still reaches it.
+        k.create(
+            Session::new(())
+                .state("_start", |ctx| ctx.alias_set("other").unwrap())
+                .state("_stop", move |_| l2.borrow_mut().push("other _stop".into())),
+        )
+        .unwrap();
+        let err = catch_unwind(AssertUnwindSafe(|| k.run())).unwrap_err();
+        let text = err.downcast_ref::<&str>().map(|s| s.to_string());
+        let log = log_of(&log);
+        (text, log, k.session_count())
+    });
+    assert_eq!(panic_text.as_deref(), Some("stop failed"));
+    assert_eq!(log.iter().filter(|l| *l == "first _stop").count(), 1);
+    assert!(log.contains(&"other _stop".to_string()), "{log:?}");
+    assert_eq!(sessions, 0);
+}
+
+#[test]
+fn a_panic_after_the_session_stopped_itself_still_leaves_run() {
+    let (panic_text, sessions) = with_watchdog(20, || {
+        let k = Kernel::new().unwrap();
+        k.create(
+            Session::new(())
+                .state("_start", |ctx| ctx.yield_("go", ()))
+                .state("go", |ctx| -> Value {
+                    ctx.stop();
+                    panic!("after stop")
+                }),
+        )
+        .unwrap();
+        let r = catch_unwind(AssertUnwindSafe(|| k.run()));
+        let text = r
+            .err()
+            .and_then(|e| e.downcast_ref::<&str>().map(|s| s.to_string()));
+        (text, k.session_count())
+    });
+    assert_eq!(panic_text.as_deref(), Some("after stop"));
+    assert_eq!(sessions, 0);
+}

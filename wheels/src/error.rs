@@ -1,7 +1,8 @@
 //! [`WheelError`]: bad wheel construction (where POE croaks), and the
 //! `(operation, errno, message)` triple wheel error events carry.
 
-use poe_kernel::KernelError;
+use crate::WheelId;
+use poe_kernel::{KernelError, Value};
 use std::fmt;
 use std::io;
 
@@ -79,6 +80,60 @@ pub fn errno_text(errno: i32) -> String {
 /// The errno of an I/O error (0 when it has none).
 pub fn errno_of(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
+}
+
+/// What a wheel's error event reports: the operation that failed, its
+/// errno and message (errno 0 and an empty message: end of file). The
+/// event's arguments are these, then the wheel's ID ([`Failure::args`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub op: &'static str,
+    pub errno: i32,
+    pub message: String,
+}
+
+impl Failure {
+    /// `errno` with Perl's text for it.
+    pub(crate) fn new(op: &'static str, errno: i32) -> Failure {
+        Failure {
+            op,
+            errno,
+            message: errno_text(errno),
+        }
+    }
+
+    /// `errno` with a message of the wheel's own (a filter's refusal;
+    /// empty for end of file).
+    pub(crate) fn with_message(op: &'static str, errno: i32, message: String) -> Failure {
+        Failure { op, errno, message }
+    }
+
+    /// An I/O error: its errno and Perl's text, or (no errno) its own text.
+    pub(crate) fn from_io(op: &'static str, e: &io::Error) -> Failure {
+        let errno = errno_of(e);
+        Failure {
+            op,
+            errno,
+            message: if errno == 0 {
+                e.to_string()
+            } else {
+                errno_text(errno)
+            },
+        }
+    }
+
+    /// `(op, errno, message, wheel_id)`, room left for one more (Run's
+    /// handle name).
+    pub(crate) fn args(&self, id: WheelId) -> Vec<Value> {
+        let mut args = Vec::with_capacity(5);
+        args.extend([
+            Value::from(self.op),
+            Value::from(self.errno),
+            Value::from(self.message.as_str()),
+            Value::from(id),
+        ]);
+        args
+    }
 }
 
 #[cfg(test)]

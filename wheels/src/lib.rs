@@ -14,6 +14,7 @@ mod id;
 
 pub use id::WheelId;
 mod error;
+mod fd;
 mod follow_tail;
 mod listen_accept;
 mod reader;

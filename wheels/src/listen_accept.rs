@@ -1,9 +1,10 @@
 //! [`ListenAccept`]: POE::Wheel::ListenAccept — accept connections on a
 //! socket that is already listening.
 
+use crate::fd::Fd;
 use crate::id::WheelId;
 use crate::socket_factory::handlers;
-use crate::socket_factory::{state_names, Fd, Flavor, Role, SocketFactory, State};
+use crate::socket_factory::{state_names, Flavor, Role, SocketFactory, State};
 use crate::WheelError;
 use poe_kernel::{Ctx, EventName, Mode, Trigger};
 use socket2::Socket;
@@ -50,11 +51,11 @@ impl ListenAcceptBuilder {
             failure: self.error_event,
             flavor: Flavor::ListenAccept,
             user_paused: false,
-            backoff: 0.0,
+            retry_alarm: None,
             last_backoff: 0.0,
-            fd: Some(fd),
         }));
         let [accept_name, _, retry_name] = state_names(KIND, id);
+        let retry_name = EventName::from(retry_name);
         let weak = Rc::downgrade(&state);
         ctx.state(
             accept_name.clone(),

@@ -10,8 +10,8 @@
 //! its own way.
 
 use crate::driver::{ReadOutcome, SysRw};
-use crate::error::{errno_of, errno_text};
-use crate::socket_factory::Fd;
+use crate::error::{errno_of, Failure};
+use crate::fd::Fd;
 use crate::WheelId;
 use poe_filters::Filter;
 use poe_kernel::{Args, Ctx, EventName, Mode, Value};
@@ -40,9 +40,9 @@ pub(crate) enum Ended {
     /// Drained, paused, turned off, re-armed for the next round, or the
     /// wheel is gone: nothing to report.
     Stopped,
-    /// End of file (errno 0, empty message) or an error. The wheel stops
-    /// reading this side and reports it.
-    Failed { errno: i32, message: String },
+    /// End of file (errno 0, empty message) or an error, as a `read`
+    /// failure. The wheel stops reading this side and reports it.
+    Failed(Failure),
 }
 
 /// Deliver what the filter can frame, read more, repeat until drained.
@@ -125,14 +125,11 @@ pub(crate) fn drain<H: 'static, T>(
             (Ok(ReadOutcome::Data(_)), Err(e)) => return failed(libc::ENOBUFS, e.to_string()),
             (Ok(ReadOutcome::WouldBlock), _) => return Ended::Stopped,
             (Ok(ReadOutcome::Eof), _) => return failed(0, String::new()),
-            (Err(e), _) => {
-                let errno = errno_of(&e);
-                return failed(errno, errno_text(errno));
-            }
+            (Err(e), _) => return Ended::Failed(Failure::new("read", errno_of(&e))),
         }
     }
 }
 
 fn failed(errno: i32, message: String) -> Ended {
-    Ended::Failed { errno, message }
+    Ended::Failed(Failure::with_message("read", errno, message))
 }

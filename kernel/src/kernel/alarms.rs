@@ -64,12 +64,24 @@ impl Kernel {
         let me = self.current(op)?;
         check_name(&name)?;
         check_time(due)?;
+        Ok(self.push_timer(me, name, due, args, caller))
+    }
+
+    /// Queue an alarm for `me`, already checked.
+    fn push_timer(
+        &self,
+        me: SessionId,
+        name: EventName,
+        due: f64,
+        args: Args,
+        caller: &'static Location<'static>,
+    ) -> AlarmId {
         let mut ev = Event::new(EventKind::Alarm, me, me, name, args);
         ev.caller_state = self.inner.active_event.borrow().clone();
         ev.caller = caller;
         log::trace!(target: "poe::alarms", "session {me} sets '{}' for {due:.6}", ev.name);
         self.inner.sessions.borrow_mut().hold_event(me, me);
-        Ok(self.inner.queue.borrow_mut().add_timer(due, ev))
+        self.inner.queue.borrow_mut().add_timer(due, ev)
     }
 
     /// Drop removed alarms: release what they held, then free them with no
@@ -116,12 +128,14 @@ impl Kernel {
         args: Args,
         caller: &'static Location<'static>,
     ) -> Result<()> {
+        // Checked before anything is cleared: a refused alarm clears none.
         let me = self.current(op)?;
         check_name(&name)?;
         let due = due();
         check_time(due)?;
         self.remove_named(me, &name);
-        self.add_timer(op, name, due, args, caller).map(drop)
+        self.push_timer(me, name, due, args, caller);
+        Ok(())
     }
 
     /// Replace every alarm named `name` with one at `epoch` (POE's `alarm`).
@@ -216,9 +230,15 @@ impl Kernel {
     /// The due time of one of the running session's alarms.
     fn owned_due(&self, op: &str, id: AlarmId) -> Result<f64> {
         let me = self.current(op)?;
+        self.due_of(me, id)
+    }
+
+    /// The due time of `session`'s alarm `id`: `NoSuchAlarm` if it is not
+    /// pending, `NotPermitted` if it is another session's.
+    fn due_of(&self, session: SessionId, id: AlarmId) -> Result<f64> {
         match self.inner.queue.borrow().timers.owner_and_due(id) {
             None => Err(KernelError::NoSuchAlarm(id)),
-            Some((owner, _)) if owner != me.get() => Err(KernelError::NotPermitted(
+            Some((owner, _)) if owner != session.get() => Err(KernelError::NotPermitted(
                 "the alarm belongs to another session",
             )),
             Some((_, due)) => Ok(due),
@@ -280,15 +300,7 @@ impl Kernel {
     /// Fired, removed or unknown: `NoSuchAlarm`; another session's:
     /// `NotPermitted`.
     pub fn alarm_remove_for(&self, session: SessionId, id: AlarmId) -> Result<RemovedAlarm> {
-        match self.inner.queue.borrow().timers.owner_and_due(id) {
-            None => return Err(KernelError::NoSuchAlarm(id)),
-            Some((owner, _)) if owner != session.get() => {
-                return Err(KernelError::NotPermitted(
-                    "the alarm belongs to another session",
-                ))
-            }
-            Some(_) => {}
-        }
+        self.due_of(session, id)?;
         let removed = self
             .inner
             .queue

@@ -5,6 +5,7 @@
 //! is different: it means "reap", and the reaped children become
 //! `sig_child` events and `CHLD` signals, as in POE (§10.5).
 
+use super::signals::Watch;
 use super::Kernel;
 use crate::error::{KernelError, Result};
 use crate::event::{Event, EventKind};
@@ -14,17 +15,10 @@ use crate::session::SessionId;
 use crate::value::{Args, IntoArgs, Value};
 use std::collections::{BTreeSet, HashMap};
 
-/// One `sig_child` watch.
-pub(crate) struct ChildWatch {
-    session: SessionId,
-    event: EventName,
-    args: Args,
-}
-
 /// The children sessions wait for, by PID.
 #[derive(Default)]
 pub(crate) struct ChildTable {
-    watches: HashMap<u32, ChildWatch>,
+    watches: HashMap<u32, Watch>,
 }
 
 /// What `waitpid(pid, WNOHANG)` says about a process.
@@ -61,7 +55,7 @@ impl Kernel {
         args: impl IntoArgs,
     ) -> Result<()> {
         let me = self.current("sig_child")?;
-        let watch = ChildWatch {
+        let watch = Watch {
             session: me,
             event: event.into(),
             args: args.into_args(),
@@ -71,20 +65,18 @@ impl Kernel {
         };
         log::trace!(target: "poe::signals", "session {me} waits for child {pid}");
         let replaced = self.inner.children.borrow_mut().watches.insert(pid, watch);
-        {
-            let mut reg = self.inner.sessions.borrow_mut();
-            if let Some(old) = &replaced {
-                if let Some(slot) = reg.get_mut(old.session) {
-                    slot.pids.retain(|&p| p != pid);
-                    reg.pid_total -= 1;
+        match replaced {
+            // The session watches its child again: its hold stays.
+            Some(old) if old.session == me => {}
+            old => {
+                if let Some(old) = old {
+                    self.release_pid(old.session, pid);
                 }
-            }
-            if let Some(slot) = reg.get_mut(me) {
-                slot.pids.push(pid);
-                reg.pid_total += 1;
-            }
-            if let Some(old) = replaced.filter(|o| o.session != me) {
-                reg.check(old.session);
+                let mut reg = self.inner.sessions.borrow_mut();
+                if let Some(slot) = reg.get_mut(me) {
+                    slot.pids.push(pid);
+                    reg.pid_total += 1;
+                }
             }
         }
         // The SIGCHLD handler goes in before the child is checked: a child
@@ -125,7 +117,7 @@ impl Kernel {
     }
 
     /// Remove `pid`'s watch, if any, and what it held of its session.
-    fn take_watch(&self, pid: u32) -> Option<ChildWatch> {
+    fn take_watch(&self, pid: u32) -> Option<Watch> {
         let watch = self.inner.children.borrow_mut().watches.remove(&pid);
         if let Some(w) = &watch {
             self.release_pid(w.session, pid);
@@ -144,22 +136,18 @@ impl Kernel {
         }
     }
 
-    /// A session is being freed: drop its child watches.
+    /// A session is being freed: drop its child watches. The caller syncs
+    /// the OS signal handlers (once, with the session's signals gone too).
     pub(super) fn forget_children(&self, pids: &[u32]) {
-        if pids.is_empty() {
-            return;
-        }
         let mut table = self.inner.children.borrow_mut();
         for pid in pids {
             table.watches.remove(pid);
         }
-        drop(table);
-        self.sync_os_signals();
     }
 
     /// `pid` exited with `status`: its watcher's event first, then `CHLD`
     /// to sessions watching that signal (POE's order).
-    fn child_reaped(&self, pid: u32, status: i32, watch: Option<ChildWatch>) {
+    fn child_reaped(&self, pid: u32, status: i32, watch: Option<Watch>) {
         log::debug!(target: "poe::signals", "child {pid} reaped, status {status}");
         if let Some(w) = watch {
             let mut args = Args::new();
@@ -216,14 +204,7 @@ impl Kernel {
     /// Install OS handlers for what sessions watch now (and SIGCHLD while
     /// children are awaited); drop the self-pipe when nothing needs it.
     pub(super) fn sync_os_signals(&self) {
-        let mut wanted: BTreeSet<libc::c_int> = self
-            .inner
-            .signals
-            .borrow()
-            .watched()
-            .iter()
-            .filter_map(|n| os_signals::number(n))
-            .collect();
+        let mut wanted: BTreeSet<libc::c_int> = self.inner.signals.borrow().watched_os().collect();
         if !self.inner.children.borrow().watches.is_empty() {
             wanted.insert(libc::SIGCHLD);
         }

@@ -122,6 +122,7 @@ impl Kernel {
         };
         let name = ev.name.clone();
         let kind = ev.kind;
+        let warn_unhandled = warn_unhandled && !ev.hidden;
         self.note_dispatch(&ev, trace);
         let prev_active = self.inner.active.replace(dest);
         let prev_event = self.inner.active_event.replace(Some(name.clone()));
@@ -198,7 +199,32 @@ impl Kernel {
         self.note_dispatch(&ev, false);
         let prev_event = self.inner.active_event.replace(Some(name.clone()));
         let prev_active = self.inner.active.replace(dest);
-        let result = frame.body.dispatch(self, ev);
+        // `_stop` reached through the running handler (`ctx.stop()`) is
+        // caught as in `deliver`: unwinding out of `stop_session` would
+        // leave the session half stopped, never freed. Self-calls and the
+        // other lifecycle events keep unwinding to the dispatch around
+        // them (§7: self-calls are not trapped).
+        let result = if kind == EventKind::Lifecycle
+            && self.inner.catch_panics
+            && name.as_str() == "_stop"
+        {
+            match catch_unwind(AssertUnwindSafe(|| frame.body.dispatch(self, ev))) {
+                Ok(result) => result,
+                Err(payload) => {
+                    self.inner.active.set(prev_active);
+                    *self.inner.active_event.borrow_mut() = prev_event;
+                    let message = panics::message(&payload);
+                    self.rethrow_later(payload);
+                    return Err(KernelError::Panicked {
+                        session: dest,
+                        event: name,
+                        message,
+                    });
+                }
+            }
+        } else {
+            frame.body.dispatch(self, ev)
+        };
         self.inner.active.set(prev_active);
         *self.inner.active_event.borrow_mut() = prev_event;
         self.handled(result, dest, name, kind, if_busy, false)

@@ -159,7 +159,9 @@ impl Kernel {
             let mut reg = self.inner.sessions.borrow_mut();
             let Some(slot) = reg.get(sid) else { return };
             let parent = slot.parent;
-            for child in reg.children(sid) {
+            // Collected: reparenting changes the set being walked.
+            let children: Vec<SessionId> = reg.children(sid).collect();
+            for child in children {
                 reg.reparent(child, parent);
             }
             let Some(slot) = reg.remove(sid) else { return };
@@ -181,7 +183,8 @@ impl Kernel {
             .borrow_mut()
             .remove_session(sid, &slot.signals);
         self.forget_children(&slot.pids);
-        if !slot.signals.is_empty() {
+        let os_signal = |s: &String| crate::os_signals::number(s).is_some();
+        if !slot.pids.is_empty() || slot.signals.iter().any(os_signal) {
             self.sync_os_signals();
         }
         let (timers, events) = {

@@ -277,6 +277,24 @@ impl Kernel {
             s => Ok(s),
         }
     }
+
+    /// [`Kernel::resolve`] for an operation on `dest`, warning on
+    /// `poe::usage` when it fails (as POE's ASSERT_USAGE would):
+    /// `"{op} {dest}: {error}"`, `op` being e.g. `"post to"`.
+    pub(crate) fn resolve_for(&self, op: impl std::fmt::Display, dest: &Dest) -> Result<SessionId> {
+        self.resolve(dest)
+            .inspect_err(|e| log::warn!(target: "poe::usage", "{op} {dest}: {e}"))
+    }
+
+    /// [`Kernel::resolve_session`], warning as [`Kernel::resolve_for`].
+    pub(crate) fn resolve_session_for(
+        &self,
+        op: impl std::fmt::Display,
+        dest: &Dest,
+    ) -> Result<SessionId> {
+        self.resolve_session(dest)
+            .inspect_err(|e| log::warn!(target: "poe::usage", "{op} {dest}: {e}"))
+    }
 }
 
 impl std::fmt::Debug for Kernel {

@@ -98,7 +98,15 @@ impl Kernel {
             ("error_str", Value::from(text)),
             ("id", Value::from(id)),
         ]);
-        let _ = self.signal(info.dest, "DIE", (details,));
+        if self.signal(info.dest, "DIE", (details,)).is_err() {
+            // The session is gone already (it stopped the kernel, then
+            // panicked): nobody can handle DIE, so the panic leaves `run`
+            // instead of being lost.
+            let payload = self.inner.panics.borrow_mut().waiting.remove(&id);
+            if let Some(payload) = payload {
+                self.rethrow_later(payload);
+            }
+        }
     }
 
     /// A `_stop` handler panicked: finish stopping, then resume the panic

@@ -167,14 +167,14 @@ impl Registry {
         self.get(sid).map(|s| s.parent)
     }
 
-    /// A session's children, in ID order.
-    pub(crate) fn children(&self, sid: SessionId) -> Vec<SessionId> {
+    /// A session's children, in ID order (none for an unknown session).
+    pub(crate) fn children(&self, sid: SessionId) -> impl Iterator<Item = SessionId> + '_ {
         let set = if sid.is_kernel() {
             Some(&self.top_level)
         } else {
             self.get(sid).map(|s| &s.children)
         };
-        set.map_or_else(Vec::new, |s| s.iter().copied().collect())
+        set.into_iter().flatten().copied()
     }
 
     fn children_mut(&mut self, sid: SessionId) -> &mut BTreeSet<SessionId> {
@@ -210,8 +210,7 @@ impl Registry {
         out.extend(self.children(root));
         let mut i = usize::from(!root.is_kernel());
         while i < out.len() {
-            let kids = self.children(out[i]);
-            out.extend(kids);
+            out.extend(self.children(out[i]));
             i += 1;
         }
         out

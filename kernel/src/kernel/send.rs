@@ -37,13 +37,43 @@ impl Kernel {
         args: impl IntoArgs,
     ) -> Result<()> {
         let dest = dest.into();
-        let target = self.resolve(&dest).inspect_err(|e| {
-            log::warn!(target: "poe::usage", "post to {dest}: {e}");
-        })?;
+        let target = self.resolve_for("post to", &dest)?;
         if target.is_kernel() {
             return Ok(());
         }
         self.post_resolved(target, event.into(), args.into_args(), Location::caller());
+        Ok(())
+    }
+
+    /// Queue an event for one of `dest`'s hidden states — a wheel's — as
+    /// [`post`](Self::post) does, except that if the state has been removed
+    /// by the time the event is dispatched, the event is dropped instead of
+    /// going to `_default`. A wheel dropped after queueing such an event
+    /// sends nothing more. (POE's wheels need no such events: they work
+    /// through select watchers, which go with the wheel.)
+    #[track_caller]
+    pub fn post_hidden(
+        &self,
+        dest: impl Into<Dest>,
+        event: impl Into<EventName>,
+        args: impl IntoArgs,
+    ) -> Result<()> {
+        let dest = dest.into();
+        let target = self.resolve_for("post to", &dest)?;
+        if target.is_kernel() {
+            return Ok(());
+        }
+        let mut ev = Event::new(
+            EventKind::Post,
+            target,
+            self.inner.active.get(),
+            event.into(),
+            args.into_args(),
+        );
+        ev.caller_state = self.inner.active_event.borrow().clone();
+        ev.caller = Location::caller();
+        ev.hidden = true;
+        self.enqueue(ev);
         Ok(())
     }
 
@@ -118,9 +148,7 @@ impl Kernel {
         args: impl IntoArgs,
     ) -> Result<Value> {
         let dest = dest.into();
-        let target = self.resolve(&dest).inspect_err(|e| {
-            log::warn!(target: "poe::usage", "call to {dest}: {e}");
-        })?;
+        let target = self.resolve_for("call to", &dest)?;
         if target.is_kernel() {
             return Ok(Value::Undef);
         }

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::event::{Event, EventKind};
 use crate::fxhash::FxHashMap;
 use crate::name::EventName;
+use crate::os_signals;
 use crate::session::{Dest, SessionId};
 use crate::value::{Args, IntoArgs, Value};
 use std::panic::Location;
@@ -35,23 +36,25 @@ impl SignalClass {
     }
 }
 
+/// A session's watch on a signal (`sig`) or a child process
+/// (`sig_child`): the event it gets, and the arguments added to it.
 #[derive(Clone)]
-struct SigWatch {
-    session: SessionId,
-    event: EventName,
-    args: Args,
+pub(crate) struct Watch {
+    pub(crate) session: SessionId,
+    pub(crate) event: EventName,
+    pub(crate) args: Args,
 }
 
 /// Signal watchers by signal name, in registration order.
 #[derive(Default)]
 pub(crate) struct SignalTable {
-    watchers: FxHashMap<String, Vec<SigWatch>>,
+    watchers: FxHashMap<String, Vec<Watch>>,
     /// Set by `sig_handled` during a signal dispatch.
     handled: bool,
 }
 
 impl SignalTable {
-    fn watcher(&self, signal: &str, session: SessionId) -> Option<SigWatch> {
+    fn watcher(&self, signal: &str, session: SessionId) -> Option<Watch> {
         self.watchers
             .get(signal)?
             .iter()
@@ -71,9 +74,14 @@ impl SignalTable {
         }
     }
 
-    /// Names of signals someone watches (for the OS-signal layer).
+    /// Names of signals someone watches.
     pub(crate) fn watched(&self) -> Vec<String> {
         self.watchers.keys().cloned().collect()
+    }
+
+    /// The OS signals among the watched names (for the OS-signal layer).
+    pub(crate) fn watched_os(&self) -> impl Iterator<Item = libc::c_int> + '_ {
+        self.watchers.keys().filter_map(|n| os_signals::number(n))
     }
 
     pub(crate) fn is_watched(&self, signal: &str) -> bool {
@@ -97,7 +105,7 @@ impl Kernel {
         args: impl IntoArgs,
     ) -> Result<()> {
         let me = self.current("sig")?;
-        let watch = SigWatch {
+        let watch = Watch {
             session: me,
             event: event.into(),
             args: args.into_args(),
@@ -116,7 +124,9 @@ impl Kernel {
                 slot.signals.push(signal.to_owned());
             }
         }
-        self.sync_os_signals();
+        if os_signals::number(signal).is_some() {
+            self.sync_os_signals();
+        }
         Ok(())
     }
 
@@ -130,7 +140,9 @@ impl Kernel {
         if let Some(slot) = self.inner.sessions.borrow_mut().get_mut(me) {
             slot.signals.retain(|s| s != signal);
         }
-        self.sync_os_signals();
+        if os_signals::number(signal).is_some() {
+            self.sync_os_signals();
+        }
         Ok(())
     }
 
@@ -146,9 +158,7 @@ impl Kernel {
     #[track_caller]
     pub fn signal(&self, dest: impl Into<Dest>, signal: &str, args: impl IntoArgs) -> Result<()> {
         let dest = dest.into();
-        let target = self.resolve(&dest).inspect_err(|e| {
-            log::warn!(target: "poe::usage", "signal {signal} to {dest}: {e}");
-        })?;
+        let target = self.resolve_for(format_args!("signal {signal} to"), &dest)?;
         let mut all = Args::new();
         all.push(Value::from(signal));
         all.extend(args.into_args().into_vec());

@@ -95,6 +95,10 @@ pub(crate) fn invoke_returning_args<H: 'static>(
         let table = states.borrow();
         if let Some(h) = table.get(&ev.name) {
             (h, ev.name, ev.args)
+        } else if ev.hidden {
+            // A wheel's hidden state, removed with its wheel: the wheel's
+            // events end with it.
+            return (None, ev.args);
         } else if let Some(h) = table.get(&DEFAULT) {
             let args = (
                 Value::from(ev.name.as_str()),

@@ -1,6 +1,6 @@
 //! [`Ctx`]: what a handler receives.
 
-use super::body::{invoke, invoke_returning_args, Frame, Lent};
+use super::body::{invoke_returning_args, Frame, Lent};
 use super::states::{handler, SharedStates};
 use super::{Created, Dest, Session, SessionId};
 use crate::error::{KernelError, Result};
@@ -146,21 +146,32 @@ impl<'a, H: 'static> Ctx<'a, H> {
         // A handle needs no lookup here: `deliver` checks it is alive.
         let dest = match dest.into() {
             Dest::Session(s) => s,
-            other => self.kernel.resolve(&other).inspect_err(|e| {
-                log::warn!(target: "poe::usage", "call to {other}: {e}");
-            })?,
+            other => self.kernel.resolve_for("call to", &other)?,
         };
         if dest != self.session {
             return self
                 .kernel
                 .call_resolved(dest, event.into(), args.into_args(), caller);
         }
-        let name = event.into();
-        let mut ev = Event::new(EventKind::Call, dest, dest, name.clone(), args.into_args());
+        self.self_call(event.into(), args.into_args(), caller).0
+    }
+
+    /// Run this session's own handler for `name` with the heap this
+    /// handler holds (POE does not switch the active event), giving back
+    /// the argument list the handler ended with.
+    fn self_call(
+        &mut self,
+        name: EventName,
+        args: Args,
+        caller: &'static Location<'static>,
+    ) -> (Result<Value>, Args) {
+        let me = self.session;
+        let mut ev = Event::new(EventKind::Call, me, me, name.clone(), args);
         ev.caller_state = Some(self.event.clone());
         ev.caller = caller;
-        self.kernel.note_self_call(dest, &name);
-        invoke(self.kernel, self.heap, self.states, ev).ok_or_else(|| no_handler(dest, name))
+        self.kernel.note_self_call(me, &name);
+        let (result, back) = invoke_returning_args(self.kernel, self.heap, self.states, ev);
+        (result.ok_or_else(|| no_handler(me, name)), back)
     }
 
     /// Call `event` of this very session with the arguments in `args`,
@@ -174,16 +185,11 @@ impl<'a, H: 'static> Ctx<'a, H> {
         event: impl Into<EventName>,
         args: &mut Args,
     ) -> Result<Value> {
-        let me = self.session;
-        let name = event.into();
-        let mut ev = Event::new(EventKind::Call, me, me, name.clone(), std::mem::take(args));
-        ev.caller_state = Some(self.event.clone());
-        ev.caller = Location::caller();
-        self.kernel.note_self_call(me, &name);
-        let (result, mut back) = invoke_returning_args(self.kernel, self.heap, self.states, ev);
+        let taken = std::mem::take(args);
+        let (result, mut back) = self.self_call(event.into(), taken, Location::caller());
         back.clear();
         *args = back;
-        result.ok_or_else(|| no_handler(me, name))
+        result
     }
 
     /// Create a child session of this one: its `_start` runs now, then this

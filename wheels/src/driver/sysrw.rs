@@ -163,15 +163,20 @@ impl SysRw {
         })
     }
 
+    /// Drop the written prefix of the output buffer before it grows, once
+    /// it is at least half of it.
+    fn reclaim(&mut self) {
+        if self.sent > 0 && self.sent >= self.out.len() / 2 {
+            self.out.drain(..self.sent);
+            self.sent = 0;
+        }
+    }
+
     /// Queue a chunk for writing; returns the octets now buffered. Empty
     /// chunks are skipped.
     pub fn put(&mut self, chunk: &[u8]) -> usize {
         if !chunk.is_empty() {
-            if self.sent > 0 && self.sent >= self.out.len() / 2 {
-                // Reclaim the written prefix before growing.
-                self.out.drain(..self.sent);
-                self.sent = 0;
-            }
+            self.reclaim();
             self.out.extend_from_slice(chunk);
             self.queued_total += chunk.len() as u64;
             self.chunk_ends.push_back(self.queued_total);
@@ -186,10 +191,7 @@ impl SysRw {
         &mut self,
         fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<usize, E> {
-        if self.sent > 0 && self.sent >= self.out.len() / 2 {
-            self.out.drain(..self.sent);
-            self.sent = 0;
-        }
+        self.reclaim();
         let before = self.out.len();
         if let Err(e) = fill(&mut self.out) {
             self.out.truncate(before);

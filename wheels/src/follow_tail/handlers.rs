@@ -8,8 +8,8 @@
 //! delivered or scheduled.
 
 use super::state::{Check, Events, Inner, Read, Reopen};
-use crate::error::{errno_of, errno_text};
-use crate::socket_factory::Fd;
+use crate::error::Failure;
+use crate::fd::Fd;
 use crate::WheelId;
 use poe_kernel::{Args, Ctx, EventName, IntoArgs, Mode, Value};
 use std::cell::RefCell;
@@ -76,8 +76,13 @@ pub(super) fn timer_read<H: 'static>(
                     schedule(ctx, &weak, &own_state, 0.0);
                 }
             }
-            Read::Data(Err(e)) => fail(ctx, &weak, id, "read", libc::ENOBUFS, &e.to_string()),
-            Read::Error(e) => fail_io(ctx, &weak, id, "read", &e),
+            Read::Data(Err(e)) => fail(
+                ctx,
+                &weak,
+                id,
+                Failure::with_message("read", libc::ENOBUFS, e.to_string()),
+            ),
+            Read::Error(e) => fail(ctx, &weak, id, Failure::from_io("read", &e)),
             Read::End | Read::WouldBlock => at_end(ctx, &weak, id, &own_state, interval),
         }
     }
@@ -111,11 +116,11 @@ fn at_end<H: 'static>(
             }
             match with(weak, Inner::rewind) {
                 Some(Ok(())) => schedule(ctx, weak, own_state, interval),
-                Some(Err(e)) => fail_io(ctx, weak, id, "seek", &e),
+                Some(Err(e)) => fail(ctx, weak, id, Failure::from_io("seek", &e)),
                 None => {}
             }
         }
-        Check::Failed(e) => fail_io(ctx, weak, id, "stat", &e),
+        Check::Failed(e) => fail(ctx, weak, id, Failure::from_io("stat", &e)),
     }
 }
 
@@ -135,9 +140,19 @@ pub(super) fn select_read<H: 'static>(
             Some(Read::Data(Ok(()))) => {
                 deliver(ctx, &weak, id);
             }
-            Some(Read::Data(Err(e))) => fail(ctx, &weak, id, "read", libc::ENOBUFS, &e.to_string()),
-            Some(Read::End) => fail(ctx, &weak, id, "read", 0, ""),
-            Some(Read::Error(e)) => fail_io(ctx, &weak, id, "read", &e),
+            Some(Read::Data(Err(e))) => fail(
+                ctx,
+                &weak,
+                id,
+                Failure::with_message("read", libc::ENOBUFS, e.to_string()),
+            ),
+            Some(Read::End) => fail(
+                ctx,
+                &weak,
+                id,
+                Failure::with_message("read", 0, String::new()),
+            ),
+            Some(Read::Error(e)) => fail(ctx, &weak, id, Failure::from_io("read", &e)),
         }
     }
 }
@@ -162,7 +177,12 @@ fn deliver<H: 'static>(ctx: &mut Ctx<'_, H>, weak: &Shared, id: WheelId) -> bool
             }
             Ok(None) => return true,
             Err(e) => {
-                fail(ctx, weak, id, "read", libc::EBADMSG, &e.to_string());
+                fail(
+                    ctx,
+                    weak,
+                    id,
+                    Failure::with_message("read", libc::EBADMSG, e.to_string()),
+                );
                 return false;
             }
         }
@@ -197,32 +217,9 @@ fn schedule<H: 'static>(ctx: &mut Ctx<'_, H>, weak: &Shared, own_state: &EventNa
     });
 }
 
-fn fail_io<H: 'static>(
-    ctx: &mut Ctx<'_, H>,
-    weak: &Shared,
-    id: WheelId,
-    op: &str,
-    e: &std::io::Error,
-) {
-    let errno = errno_of(e);
-    let message = if errno == 0 {
-        e.to_string()
-    } else {
-        errno_text(errno)
-    };
-    fail(ctx, weak, id, op, errno, &message);
-}
-
 /// Stop following for good, then report `(op, errno, message, id)`: errno
 /// 0 and an empty message mean end of file, as in POE.
-fn fail<H: 'static>(
-    ctx: &mut Ctx<'_, H>,
-    weak: &Shared,
-    id: WheelId,
-    op: &str,
-    errno: i32,
-    message: &str,
-) {
+fn fail<H: 'static>(ctx: &mut Ctx<'_, H>, weak: &Shared, id: WheelId, failure: Failure) {
     let Some(watched) = with(weak, |inner| {
         inner.stopped = true;
         inner
@@ -234,12 +231,7 @@ fn fail<H: 'static>(
     if let Some(fd) = watched {
         let _ = ctx.select_remove(&Fd(fd), Mode::Read);
     }
+    let Failure { op, errno, message } = &failure;
     log::debug!(target: "poe::wheels", "FollowTail({id}): {op} failed: {message} ({errno})");
-    let args = vec![
-        Value::from(op),
-        Value::from(errno),
-        Value::from(message),
-        Value::from(id),
-    ];
-    emit(ctx, weak, |e| e.error.clone(), args);
+    emit(ctx, weak, |e| e.error.clone(), failure.args(id));
 }

@@ -14,9 +14,8 @@ mod handlers;
 mod state;
 
 use crate::driver::SysRw;
+use crate::fd::Fd;
 use crate::id::{hidden_state, WheelId};
-use crate::readwrite::set_nonblocking;
-use crate::socket_factory::Fd;
 use crate::WheelError;
 use poe_filters::{Filter, Line};
 use poe_kernel::{Ctx, EventName, Mode, SessionId, Trigger, WeakKernel};
@@ -206,7 +205,8 @@ impl FollowTailBuilder {
                     if self.poll_interval.is_some() {
                         log::warn!(target: "poe::wheels", "FollowTail does not need PollInterval for special files");
                     }
-                    set_nonblocking(f.as_raw_fd())?;
+                    // Non-blocking from its select watch (the kernel sets
+                    // it), before the first read.
                     Follow::Select
                 }
             }

@@ -1,10 +1,11 @@
 //! [`ReadWriteBuilder`]: POE's constructor parameters for a ReadWrite.
 
 use super::state::{Events, Filters, Handles, Inner};
-use super::{handlers, set_nonblocking, Names, ReadWrite};
+use super::{handlers, Names, ReadWrite};
 use crate::driver::SysRw;
+use crate::fd::set_nonblocking;
+use crate::fd::Fd;
 use crate::id::WheelId;
-use crate::socket_factory::Fd;
 use crate::WheelError;
 use poe_filters::{Filter, Line};
 use poe_kernel::{Ctx, EventName, Mode, Trigger};
@@ -168,7 +169,8 @@ impl ReadWriteBuilder {
         let id = WheelId::next();
         let session = ctx.session();
         let in_fd = self.handles.in_fd();
-        set_nonblocking(in_fd)?;
+        // Output is written before any watch on it; input is read only
+        // through its select watch, which makes it non-blocking.
         set_nonblocking(self.handles.out_fd())?;
         let reading = self.events.input.is_some();
         let inner = Rc::new(RefCell::new(Inner {
@@ -182,13 +184,22 @@ impl ReadWriteBuilder {
             auto_flush: self.auto_flush,
             input_paused: false,
             input_done: false,
-            reading,
             output_done: false,
             flush_queued: false,
             write_watched: false,
         }));
         let names = Names::new(id);
         let weak = Rc::downgrade(&inner);
+        // The wheel first: if a registration below fails, its Drop undoes
+        // the ones made before (states, keep-alive, watcher).
+        let wheel = ReadWrite {
+            inner,
+            kernel: ctx.kernel().downgrade(),
+            session,
+            id,
+            names,
+        };
+        let names = &wheel.names;
         ctx.refcount_increment(session, &names.tag)?;
         ctx.state(names.read.clone(), handlers::read(weak.clone(), id));
         ctx.state(
@@ -205,12 +216,6 @@ impl ReadWriteBuilder {
             )?;
         }
         log::trace!(target: "poe::wheels", "ReadWrite({id}) on fd {in_fd} in session {session}");
-        Ok(ReadWrite {
-            inner,
-            kernel: ctx.kernel().downgrade(),
-            session,
-            id,
-            names,
-        })
+        Ok(wheel)
     }
 }

@@ -5,11 +5,11 @@
 //! after which no further event of it arrives.
 
 use super::state::Inner;
-use crate::error::{errno_of, errno_text};
+use crate::error::{errno_of, Failure};
+use crate::fd::Fd;
 use crate::reader::{self, Ended, Source};
-use crate::socket_factory::Fd;
 use crate::WheelId;
-use poe_kernel::{Ctx, EventName, Mode, Trigger, Value};
+use poe_kernel::{Ctx, EventName, Mode, Trigger};
 use std::cell::RefCell;
 use std::rc::Weak;
 
@@ -44,8 +44,8 @@ pub(super) fn read<H: 'static>(
                 paused: *input_paused,
             })
         });
-        if let Ended::Failed { errno, message } = ended {
-            input_failed(ctx, &weak, id, errno, &message);
+        if let Ended::Failed(failure) = ended {
+            input_failed(ctx, &weak, id, &failure);
         }
     }
 }
@@ -56,14 +56,13 @@ fn input_failed<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     weak: &Weak<RefCell<Inner>>,
     id: WheelId,
-    errno: i32,
-    message: &str,
+    failure: &Failure,
 ) {
     let Some(rc) = weak.upgrade() else { return };
     let (fd, error, was_reading) = {
         let mut inner = rc.borrow_mut();
+        let was = inner.reading();
         inner.input_done = true;
-        let was = std::mem::take(&mut inner.reading);
         (inner.handles.in_fd(), inner.events.error.clone(), was)
     };
     drop(rc);
@@ -72,13 +71,7 @@ fn input_failed<H: 'static>(
     }
     if let Some(event) = error {
         let me = ctx.session();
-        let args = vec![
-            Value::from("read"),
-            Value::from(errno),
-            Value::from(message),
-            Value::from(id),
-        ];
-        let _ = ctx.call(me, event, args);
+        let _ = ctx.call(me, event, failure.args(id));
     }
 }
 
@@ -117,22 +110,23 @@ pub(super) fn write<H: 'static>(
                     let _ = ctx.select_remove(&Fd(fd), Mode::Write);
                 }
                 if let Some(event) = error {
-                    let errno = errno_of(&e);
-                    let args = vec![
-                        Value::from("write"),
-                        Value::from(errno),
-                        Value::from(errno_text(errno)),
-                        Value::from(id),
-                    ];
+                    let args = Failure::new("write", errno_of(&e)).args(id);
                     let _ = ctx.call(me, event, args);
                 }
             }
             Ok(left) => {
-                let (high, low, events) = {
+                let events = {
                     let mut inner = rc.borrow_mut();
                     let (high, low) = inner.watermark_transition();
                     inner.write_watched = left > 0;
-                    (high, low, inner.events.clone())
+                    // Only the names of the events due (usually none).
+                    let ev = &inner.events;
+                    let due = |due: bool, name: &Option<EventName>| name.clone().filter(|_| due);
+                    [
+                        due(high, &ev.high),
+                        due(low, &ev.low),
+                        due(left == 0, &ev.flushed),
+                    ]
                 };
                 drop(rc);
                 if left > 0 && !watched {
@@ -147,18 +141,11 @@ pub(super) fn write<H: 'static>(
                 } else if left == 0 && watched {
                     let _ = ctx.select_remove(&Fd(fd), Mode::Write);
                 }
-                let emit = [
-                    (high, events.high),
-                    (low, events.low),
-                    (left == 0, events.flushed),
-                ];
-                for (due, event) in emit {
-                    if let (true, Some(event)) = (due, event) {
-                        if weak.strong_count() == 0 {
-                            return; // dropped by the previous event
-                        }
-                        let _ = ctx.call(me, event, (id,));
+                for event in events.into_iter().flatten() {
+                    if weak.strong_count() == 0 {
+                        return; // dropped by the previous event
                     }
+                    let _ = ctx.call(me, event, (id,));
                 }
             }
         }

@@ -17,8 +17,8 @@ pub(crate) mod state;
 
 pub use builder::ReadWriteBuilder;
 
+use crate::fd::Fd;
 use crate::id::{hidden_state, WheelId};
-use crate::socket_factory::Fd;
 use poe_filters::{Filter, FilterError, Line};
 use poe_kernel::{EventName, Mode, SessionId, Trigger, Value, WeakKernel};
 use state::{Filters, Handles, Inner};
@@ -58,20 +58,6 @@ impl Names {
             tag: format!("POE::Wheel::{KIND}({id})"),
         }
     }
-}
-
-pub(crate) fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
-    // SAFETY: fcntl on a descriptor the wheel owns; an invalid one gives
-    // EBADF, which we return. No memory is passed.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: as above; only sets a flag.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// Buffered, filtered I/O on a descriptor (POE::Wheel::ReadWrite). Keep it
@@ -164,6 +150,11 @@ impl ReadWrite {
     fn put_records(&self, records: impl Iterator<Item = Value>) -> Result<bool, FilterError> {
         let (high, schedule, write_now, fd) = {
             let mut inner = self.inner.borrow_mut();
+            if inner.output_done {
+                // shutdown_output or a write error: nothing will be sent,
+                // so nothing is serialized.
+                return Ok(false);
+            }
             let was_empty = inner.driver.octets_buffered() == 0;
             {
                 let Inner {
@@ -173,11 +164,6 @@ impl ReadWrite {
                 for record in records {
                     driver.put_with(|out| output.put(record, out))?;
                 }
-            }
-            if inner.output_done {
-                // shutdown_output or a write error: nothing will be sent.
-                inner.driver.discard_output();
-                return Ok(false);
             }
             let buffered = inner.driver.octets_buffered();
             // Crossing HighMark here announces it (POE sets the flag here
@@ -221,7 +207,9 @@ impl ReadWrite {
 
     fn queue_write(&self) {
         if let Some(k) = self.kernel.upgrade() {
-            if k.post(self.session, self.names.write.clone(), ()).is_err() {
+            if k.post_hidden(self.session, self.names.write.clone(), ())
+                .is_err()
+            {
                 self.inner.borrow_mut().flush_queued = false;
             }
         }
@@ -264,6 +252,7 @@ impl ReadWrite {
     pub fn event(&self, which: ReadWriteEvent, name: Option<EventName>) {
         let mut inner = self.inner.borrow_mut();
         let no_marks = inner.marks.is_none();
+        let was = inner.reading();
         let ev = &mut inner.events;
         match which {
             ReadWriteEvent::Input => ev.input = name,
@@ -278,9 +267,8 @@ impl ReadWrite {
         if which != ReadWriteEvent::Input || inner.input_done {
             return;
         }
-        let want = inner.events.input.is_some();
+        let want = inner.reading();
         let fd = inner.handles.in_fd();
-        let was = std::mem::replace(&mut inner.reading, want);
         drop(inner);
         let Some(k) = self.kernel.upgrade() else {
             return;
@@ -348,7 +336,10 @@ impl ReadWrite {
                     }
                 }
             };
-            (inner.handles.in_fd(), inner.reading && !inner.input_paused)
+            (
+                inner.handles.in_fd(),
+                inner.reading() && !inner.input_paused,
+            )
         };
         if reading {
             // Deliver what the new filter can frame from the moved bytes.
@@ -363,7 +354,7 @@ impl ReadWrite {
     /// framed from the last read are still delivered.
     pub fn pause_input(&self) {
         let mut inner = self.inner.borrow_mut();
-        if inner.input_paused || !inner.reading {
+        if inner.input_paused || !inner.reading() {
             inner.input_paused = true;
             return;
         }
@@ -383,7 +374,7 @@ impl ReadWrite {
             return;
         }
         inner.input_paused = false;
-        let (fd, reading) = (inner.handles.in_fd(), inner.reading);
+        let (fd, reading) = (inner.handles.in_fd(), inner.reading());
         drop(inner);
         if let (true, Some(k)) = (reading, self.kernel.upgrade()) {
             k.select_resume(&Fd(fd), Mode::Read);
@@ -393,8 +384,8 @@ impl ReadWrite {
     /// `shutdown(SHUT_RD)` and stop reading for good.
     pub fn shutdown_input(&self) {
         let mut inner = self.inner.borrow_mut();
+        let was = inner.reading();
         inner.input_done = true;
-        let was = std::mem::take(&mut inner.reading);
         let fd = inner.handles.in_fd();
         drop(inner);
         // SAFETY: shutdown on a descriptor the wheel owns; errors (not a

@@ -77,8 +77,6 @@ pub(crate) struct Inner {
     pub input_paused: bool,
     /// No more input, ever: EOF, a read or filter error, `shutdown_input`.
     pub input_done: bool,
-    /// A read watch is registered.
-    pub reading: bool,
     /// No more output: `shutdown_output` or a write error.
     pub output_done: bool,
     /// A hidden write event is queued (output waiting for its flush).
@@ -88,6 +86,12 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// A read watch is registered: there is an InputEvent and input is
+    /// not over.
+    pub fn reading(&self) -> bool {
+        self.events.input.is_some() && !self.input_done
+    }
+
     /// What the watermarks say after the buffer changed: `(high, low)`
     /// events to emit, in that order. Both only when a `put` crossed the
     /// high mark and this write drained the buffer below the low one.

@@ -5,9 +5,8 @@ use super::spawn::{EnvOp, Program, Spec, Wiring};
 use super::state::{Events, Inner, Output, Stdin, Stream};
 use super::{Names, Run};
 use crate::driver::SysRw;
+use crate::fd::{set_nonblocking, Fd};
 use crate::id::WheelId;
-use crate::readwrite::set_nonblocking;
-use crate::socket_factory::Fd;
 use crate::WheelError;
 use poe_filters::{Filter, Line};
 use poe_kernel::{Ctx, EventName, Mode, Trigger};
@@ -310,7 +309,6 @@ impl RunBuilder {
                 done: false,
                 end: None,
                 reported: false,
-                reading: true,
             })
         };
         let inner = Inner {
@@ -363,17 +361,14 @@ fn default_filter() -> Line {
 }
 
 impl Run {
-    /// Make the pipes non-blocking; add the hidden states, the keep-alive
-    /// and the read watches.
+    /// Make STDIN non-blocking (it is written before any watch on it; the
+    /// read watches make the output pipes non-blocking); add the hidden
+    /// states, the keep-alive and the read watches.
     fn register<H: 'static>(&self, ctx: &mut Ctx<'_, H>) -> Result<(), WheelError> {
         let weak = Rc::downgrade(&self.inner);
         let inner = self.inner.borrow();
-        let stdin = inner.stdin.as_ref().map(|s| s.raw_fd());
-        let outputs = inner.stdout.iter().chain(&inner.stderr).map(|o| o.raw_fd());
-        for fd in stdin.into_iter().chain(outputs) {
-            set_nonblocking(fd)?;
-        }
-        if inner.stdin.is_some() {
+        if let Some(stdin) = &inner.stdin {
+            set_nonblocking(stdin.raw_fd())?;
             let write = self.names.stdin.clone();
             let handler =
                 handlers::write(weak.clone(), self.id, write.clone(), self.names.tag.clone());

@@ -6,11 +6,11 @@
 //! after which no further event of it arrives.
 
 use super::state::{Inner, Output, Stream};
-use crate::error::{errno_of, errno_text};
+use crate::error::{errno_of, Failure};
+use crate::fd::Fd;
 use crate::reader::{self, Ended};
-use crate::socket_factory::Fd;
 use crate::WheelId;
-use poe_kernel::{Ctx, EventName, Mode, Trigger};
+use poe_kernel::{Ctx, EventName, Mode, Trigger, Value};
 use std::cell::RefCell;
 use std::rc::Weak;
 
@@ -28,8 +28,8 @@ pub(super) fn read<H: 'static>(
         let ended = reader::drain(ctx, &weak, id, |inner: &mut Inner| {
             inner.output(stream).map(Output::source)
         });
-        if let Ended::Failed { errno, message } = ended {
-            stop_reading(ctx, &weak, stream, errno, message);
+        if let Ended::Failed(failure) = ended {
+            stop_reading(ctx, &weak, stream, failure);
         }
         report_ended(ctx, &weak, id);
     }
@@ -40,8 +40,7 @@ fn stop_reading<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     weak: &Weak<RefCell<Inner>>,
     stream: Stream,
-    errno: i32,
-    message: String,
+    failure: Failure,
 ) {
     let Some(rc) = weak.upgrade() else { return };
     let fd = {
@@ -49,9 +48,10 @@ fn stop_reading<H: 'static>(
         let Some(o) = inner.output(stream) else {
             return;
         };
+        let was = o.reading();
         o.done = true;
-        o.end = Some((errno, message));
-        std::mem::take(&mut o.reading).then(|| o.raw_fd())
+        o.end = Some(failure);
+        was.then(|| o.raw_fd())
     };
     drop(rc);
     if let Some(fd) = fd {
@@ -77,7 +77,7 @@ pub(super) fn report_ended<H: 'static>(
     let me = ctx.session();
     loop {
         let Some(rc) = weak.upgrade() else { return };
-        let (stream, (errno, message), error) = {
+        let (stream, end, error) = {
             let mut inner = rc.borrow_mut();
             if inner.any_live() {
                 return;
@@ -89,7 +89,8 @@ pub(super) fn report_ended<H: 'static>(
         };
         drop(rc);
         if let Some(event) = error {
-            let args = ("read", errno, message, id, stream.name());
+            let mut args = end.args(id);
+            args.push(Value::from(stream.name()));
             let _ = ctx.call(me, event, args);
         }
         let Some(rc) = weak.upgrade() else { return };
@@ -140,8 +141,8 @@ pub(super) fn write<H: 'static>(
                 drop(gone); // closes the pipe, now unwatched
                 let _ = ctx.refcount_decrement(me, &keep_alive);
                 if let Some(event) = error {
-                    let errno = errno_of(&e);
-                    let args = ("write", errno, errno_text(errno), id, "STDIN");
+                    let mut args = Failure::new("write", errno_of(&e)).args(id);
+                    args.push(Value::from("STDIN"));
                     let _ = ctx.call(me, event, args);
                 }
             }

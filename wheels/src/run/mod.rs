@@ -10,8 +10,8 @@ mod state;
 
 pub use builder::RunBuilder;
 
+use crate::fd::Fd;
 use crate::id::{hidden_state, WheelId};
-use crate::socket_factory::Fd;
 use poe_filters::{Filter, FilterError};
 use poe_kernel::{EventName, Mode, SessionId, Trigger, Value, WeakKernel};
 use state::{Inner, Stream};
@@ -277,10 +277,10 @@ impl Run {
             schedule
         };
         if schedule {
-            let posted = self
-                .kernel
-                .upgrade()
-                .is_some_and(|k| k.post(self.session, self.names.stdin.clone(), ()).is_ok());
+            let posted = self.kernel.upgrade().is_some_and(|k| {
+                k.post_hidden(self.session, self.names.stdin.clone(), ())
+                    .is_ok()
+            });
             if !posted {
                 if let Some(stdin) = self.inner.borrow_mut().stdin.as_mut() {
                     stdin.flush_queued = false;
@@ -337,7 +337,7 @@ impl Run {
                 return;
             }
             o.paused = paused;
-            let fd = o.reading.then(|| o.raw_fd());
+            let fd = o.reading().then(|| o.raw_fd());
             (fd, inner.end_held() && !inner.any_live())
         };
         if let Some(k) = self.kernel.upgrade() {
@@ -356,7 +356,7 @@ impl Run {
     /// The other handle's end waited for this one, which is no longer
     /// read: have the hidden state report it.
     fn release_held_end(&self, k: &poe_kernel::Kernel, stream: Stream) {
-        let _ = k.post(self.session, self.names.output(stream).clone(), ());
+        let _ = k.post_hidden(self.session, self.names.output(stream).clone(), ());
     }
 
     /// Rename an event, or with `None` stop emitting it (POE's `event`).
@@ -385,9 +385,9 @@ impl Run {
             log::warn!(target: "poe::wheels", "Run({}): no {} pipe; {which:?}Event ignored", self.id, stream.name());
             return;
         };
-        let want = name.is_some() && !o.done;
+        let was = o.reading();
         o.event = name;
-        let was = std::mem::replace(&mut o.reading, want);
+        let want = o.reading();
         let fd = o.raw_fd();
         let release = inner.end_held() && !inner.any_live();
         drop(inner);
@@ -453,7 +453,7 @@ impl Run {
                 new.get_one_start(&pending)?;
             }
             o.filter = new;
-            (o.reading && !o.paused).then(|| o.raw_fd())
+            o.live().then(|| o.raw_fd())
         };
         if let (Some(fd), Some(k)) = (fd, self.kernel.upgrade()) {
             // Deliver what the new filter frames of the moved bytes.

@@ -3,6 +3,7 @@
 //! states.
 
 use crate::driver::SysRw;
+use crate::error::Failure;
 use crate::reader::Source;
 use poe_filters::Filter;
 use poe_kernel::EventName;
@@ -46,11 +47,9 @@ pub(crate) struct Output {
     pub done: bool,
     /// That end, `(errno, message)`, while its ErrorEvent waits for the
     /// other handle (see `handlers::report_ended`).
-    pub end: Option<(i32, String)>,
+    pub end: Option<Failure>,
     /// The ErrorEvent for the end was sent (CloseEvent counts these).
     pub reported: bool,
-    /// A read watch is registered.
-    pub reading: bool,
 }
 
 impl Output {
@@ -69,9 +68,15 @@ impl Output {
         }
     }
 
+    /// A read watch is registered: it has an event and its end has not
+    /// come.
+    pub fn reading(&self) -> bool {
+        self.event.is_some() && !self.done
+    }
+
     /// Being read: its end, when it comes, is still to be seen.
     pub fn live(&self) -> bool {
-        self.event.is_some() && !self.done && !self.paused
+        self.reading() && !self.paused
     }
 
     /// Still counted by CloseEvent: read (it has an event) and its end not
@@ -146,7 +151,7 @@ impl Inner {
 
     /// The first end waiting to be reported, STDOUT's before STDERR's,
     /// marked reported.
-    pub fn take_end(&mut self) -> Option<(Stream, (i32, String))> {
+    pub fn take_end(&mut self) -> Option<(Stream, Failure)> {
         [Stream::Stdout, Stream::Stderr].into_iter().find_map(|s| {
             let o = self.output(s)?;
             let end = o.end.take()?;

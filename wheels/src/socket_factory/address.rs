@@ -1,5 +1,6 @@
 //! Addresses and ports as SocketFactory takes them, and their resolution.
 
+use crate::error::Failure;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -128,37 +129,6 @@ impl From<&str> for Port {
 impl From<String> for Port {
     fn from(s: String) -> Port {
         Port::from(s.as_str())
-    }
-}
-
-/// A setup step that failed: what POE's FailureEvent reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Failure {
-    pub op: &'static str,
-    pub errno: i32,
-    pub message: String,
-}
-
-impl Failure {
-    pub(crate) fn new(op: &'static str, errno: i32) -> Failure {
-        Failure {
-            op,
-            errno,
-            message: crate::error::errno_text(errno),
-        }
-    }
-
-    pub(crate) fn from_io(op: &'static str, e: &std::io::Error) -> Failure {
-        let errno = crate::error::errno_of(e);
-        Failure {
-            op,
-            errno,
-            message: if errno == 0 {
-                e.to_string()
-            } else {
-                crate::error::errno_text(errno)
-            },
-        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! The SocketFactory's hidden states: accepting, retrying after running out
 //! of descriptors, and finishing a connect.
 
-use super::address::Failure;
-use super::setup::{failure_args, peer_args};
-use super::{Fd, Flavor, Role, State};
+use super::setup::peer_args;
+use super::{Flavor, Role, State};
+use crate::error::Failure;
+use crate::fd::Fd;
 use crate::id::WheelId;
-use poe_kernel::{Ctx, Mode, Value};
+use poe_kernel::{Ctx, EventName, Mode, Value};
 use socket2::{SockAddr, Socket};
 use std::cell::RefCell;
 use std::io;
@@ -24,38 +25,28 @@ pub(crate) fn accept<H: 'static>(
     weak: Weak<RefCell<State>>,
     id: WheelId,
     fd: RawFd,
-    retry_event: String,
+    retry_event: EventName,
 ) -> impl Fn(&mut Ctx<'_, H>) + 'static {
     move |ctx| {
         let me = ctx.session();
         for _ in 0..ACCEPT_BATCH {
             let Some(state) = weak.upgrade() else { return };
-            let (result, success, failure) = {
-                let st = state.borrow();
-                if st.role != Role::Listening || st.user_paused || st.backoff > 0.0 {
-                    return;
-                }
-                let Some(listener) = st.socket.as_ref() else {
-                    return;
-                };
-                let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-                (
-                    listener.accept4(flags),
-                    st.success.clone(),
-                    st.failure.clone(),
-                )
+            // One borrow per accept: check, accept, and take what the
+            // outcome needs.
+            let mut st = state.borrow_mut();
+            if st.role != Role::Listening || st.user_paused || st.retry_alarm.is_some() {
+                return;
+            }
+            let Some(listener) = st.socket.as_ref() else {
+                return;
             };
-            drop(state);
-            match result {
+            let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+            match listener.accept4(flags) {
                 Ok((socket, addr)) => {
-                    let flavor = match weak.upgrade() {
-                        Some(state) => {
-                            let mut st = state.borrow_mut();
-                            st.last_backoff = 0.0;
-                            st.flavor
-                        }
-                        None => return,
-                    };
+                    st.last_backoff = 0.0;
+                    let (success, flavor) = (st.success.clone(), st.flavor);
+                    drop(st);
+                    drop(state);
                     let _ = ctx.call(me, success, accepted_args(flavor, socket, &addr, id));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -66,6 +57,9 @@ pub(crate) fn accept<H: 'static>(
                         Some(libc::ECONNABORTED | libc::EPROTO | libc::EINTR)
                     ) => {}
                 Err(e) => {
+                    let failure = st.failure.clone();
+                    drop(st);
+                    drop(state);
                     let errno = e.raw_os_error().unwrap_or(0);
                     let exhausted = matches!(
                         errno,
@@ -76,7 +70,7 @@ pub(crate) fn accept<H: 'static>(
                     // successful accept), not every retry.
                     let report = !exhausted || back_off(ctx, &weak, fd, &retry_event, errno);
                     if let (true, Some(failure)) = (report, failure) {
-                        let args = failure_args(&Failure::from_io("accept", &e), id);
+                        let args = Failure::from_io("accept", &e).args(id);
                         let _ = ctx.call(me, failure, args);
                     }
                     return;
@@ -143,7 +137,7 @@ fn back_off<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     weak: &Weak<RefCell<State>>,
     fd: RawFd,
-    retry_event: &str,
+    retry_event: &EventName,
     errno: i32,
 ) -> bool {
     let Some(state) = weak.upgrade() else {
@@ -153,9 +147,8 @@ fn back_off<H: 'static>(
         let mut st = state.borrow_mut();
         let first = st.last_backoff == 0.0;
         // Double the wait while failures continue; an accept resets it.
-        st.backoff = (st.last_backoff * 2.0).clamp(BACKOFF_MIN, BACKOFF_MAX);
-        st.last_backoff = st.backoff;
-        (st.backoff, first)
+        st.last_backoff = (st.last_backoff * 2.0).clamp(BACKOFF_MIN, BACKOFF_MAX);
+        (st.last_backoff, first)
     };
     let why = crate::errno_text(errno);
     if first {
@@ -164,7 +157,9 @@ fn back_off<H: 'static>(
         log::debug!(target: "poe::wheels", "accept on fd {fd}: still {why}; retrying in {wait}s");
     }
     ctx.select_pause(&Fd(fd), Mode::Read);
-    let _ = ctx.delay(retry_event.to_owned(), wait, ());
+    if let Ok(alarm) = ctx.delay_set(retry_event.clone(), wait, ()) {
+        state.borrow_mut().retry_alarm = Some(alarm);
+    }
     first
 }
 
@@ -177,7 +172,7 @@ pub(crate) fn retry_accept<H: 'static>(
         let Some(state) = weak.upgrade() else { return };
         let resume = {
             let mut st = state.borrow_mut();
-            st.backoff = 0.0;
+            st.retry_alarm = None;
             !st.user_paused
         };
         if resume {
@@ -201,10 +196,9 @@ pub(super) fn connected<H: 'static>(
             if st.role != Role::Connecting {
                 return;
             }
-            st.role = Role::Inert;
             // The socket is the user's from here: the wheel must not touch
-            // watches on its descriptor again.
-            st.fd = None;
+            // watches on its descriptor again (inert: no fd).
+            st.role = Role::Inert;
             (st.socket.take(), st.success.clone(), st.failure.clone())
         };
         drop(state);
@@ -224,7 +218,7 @@ pub(super) fn connected<H: 'static>(
             }
             Err(e) => {
                 if let Some(failure) = failure {
-                    let args = failure_args(&Failure::from_io("connect", &e), id);
+                    let args = Failure::from_io("connect", &e).args(id);
                     let _ = ctx.call(me, failure, args);
                 }
             }

@@ -13,9 +13,10 @@ mod setup;
 
 pub use address::{Address, Port};
 
+use crate::fd::Fd;
 use crate::id::{hidden_state, WheelId};
 use crate::WheelError;
-use poe_kernel::{Ctx, EventName, Mode, SessionId, WeakKernel};
+use poe_kernel::{AlarmId, Ctx, EventName, Mode, SessionId, WeakKernel};
 use socket2::{SockAddr, Socket};
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -98,14 +99,24 @@ pub(crate) struct State {
     /// How accepted connections are reported.
     pub flavor: Flavor,
     pub user_paused: bool,
-    /// Seconds to wait before accepting again after EMFILE and friends;
-    /// 0 when accepting normally.
-    pub backoff: f64,
+    /// The alarm that ends a wait after EMFILE and friends (accepting is
+    /// paused meanwhile); `None` when accepting normally. Removed when the
+    /// wheel drops, so it does not keep the session alive.
+    pub retry_alarm: Option<AlarmId>,
     /// The last such wait (doubles while failures continue); 0 outside an
     /// episode of failures, which ends at the next successful accept.
     pub last_backoff: f64,
-    /// The descriptor the wheel watches, while it watches one.
-    pub fd: Option<RawFd>,
+}
+
+impl State {
+    /// The descriptor the wheel watches, while it watches one (listening
+    /// or connecting; not once inert).
+    pub fn fd(&self) -> Option<RawFd> {
+        if self.role == Role::Inert {
+            return None;
+        }
+        self.socket.as_ref().map(AsRawFd::as_raw_fd)
+    }
 }
 
 /// A socket option hook: see [`SocketFactoryBuilder::configure`].
@@ -338,7 +349,7 @@ impl SocketFactory {
             return;
         }
         st.user_paused = true;
-        let fd = st.fd;
+        let fd = st.fd();
         drop(st);
         if let (Some(k), Some(fd)) = (self.kernel.upgrade(), fd) {
             k.select_pause(&Fd(fd), Mode::Read);
@@ -352,8 +363,8 @@ impl SocketFactory {
             return;
         }
         st.user_paused = false;
-        let backing_off = st.backoff > 0.0;
-        let fd = st.fd;
+        let backing_off = st.retry_alarm.is_some();
+        let fd = st.fd();
         drop(st);
         if backing_off {
             return; // the backoff alarm resumes it
@@ -370,7 +381,7 @@ impl std::fmt::Debug for SocketFactory {
         f.debug_struct(self.kind)
             .field("id", &self.id)
             .field("role", &st.role)
-            .field("fd", &st.fd)
+            .field("fd", &st.fd())
             .finish()
     }
 }
@@ -380,23 +391,20 @@ impl Drop for SocketFactory {
         let Some(k) = self.kernel.upgrade() else {
             return;
         };
-        if let Some(fd) = self.state.borrow().fd {
+        let (fd, retry_alarm) = {
+            let mut st = self.state.borrow_mut();
+            (st.fd(), st.retry_alarm.take())
+        };
+        if let Some(fd) = fd {
             k.select_remove_for(self.session, &Fd(fd), Mode::Read);
             k.select_remove_for(self.session, &Fd(fd), Mode::Write);
+        }
+        if let Some(alarm) = retry_alarm {
+            let _ = k.alarm_remove_for(self.session, alarm);
         }
         for name in state_names(self.kind, self.id) {
             k.remove_state(self.session, &name);
         }
         // The socket closes when `state` drops, after the watches are gone.
-    }
-}
-
-/// A raw descriptor as `AsRawFd`, for kernel calls about a socket the wheel
-/// no longer (or not yet) owns as an object.
-pub(crate) struct Fd(pub RawFd);
-
-impl AsRawFd for Fd {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
     }
 }

@@ -2,15 +2,17 @@
 //! errors), create and prepare the socket, and register the hidden state
 //! for what comes next.
 
-use super::address::{packed, resolve_inet, resolve_port, Failure};
+use super::address::{packed, resolve_inet, resolve_port};
 use super::handlers;
 use super::{
-    state_names, Fd, Role, SocketDomain, SocketFactory, SocketFactoryBuilder, SocketProtocol,
+    state_names, Role, SocketDomain, SocketFactory, SocketFactoryBuilder, SocketProtocol,
     SocketType, State,
 };
+use crate::error::Failure;
+use crate::fd::Fd;
 use crate::id::WheelId;
 use crate::WheelError;
-use poe_kernel::{Ctx, Mode, Trigger, Value};
+use poe_kernel::{Ctx, EventName, Mode, Trigger, Value};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::cell::RefCell;
 use std::os::fd::AsRawFd;
@@ -55,9 +57,8 @@ pub(super) fn build<H: 'static>(
         failure: Some(failure.clone()),
         flavor: super::Flavor::SocketFactory,
         user_paused: false,
-        backoff: 0.0,
+        retry_alarm: None,
         last_backoff: 0.0,
-        fd: None,
     }));
     let wheel = SocketFactory {
         state: state.clone(),
@@ -71,12 +72,13 @@ pub(super) fn build<H: 'static>(
         Ok(opened) => opened,
         Err(f) => {
             log::debug!(target: "poe::wheels", "SocketFactory({id}) {} failed: {}", f.op, f.message);
-            ctx.yield_(failure, failure_args(&f, id));
+            ctx.yield_(failure, f.args(id));
             return Ok(wheel);
         }
     };
     let fd = socket.as_raw_fd();
     let [accept_name, connect_name, retry_name] = state_names("SocketFactory", id);
+    let retry_name = EventName::from(retry_name);
     let weak = Rc::downgrade(&state);
     match role {
         Role::Listening => {
@@ -111,21 +113,11 @@ pub(super) fn build<H: 'static>(
     }
     let mut st = state.borrow_mut();
     st.socket = Some(socket);
+    // Inert (a bound datagram socket): no watch to remove later.
     st.role = role;
-    // A bound datagram socket has no watch to remove later.
-    st.fd = (role != Role::Inert).then_some(fd);
     drop(st);
     log::trace!(target: "poe::wheels", "SocketFactory({id}) {role:?} on fd {fd}");
     Ok(wheel)
-}
-
-pub(super) fn failure_args(f: &Failure, id: WheelId) -> Vec<Value> {
-    vec![
-        Value::from(f.op),
-        Value::from(f.errno),
-        Value::from(f.message.as_str()),
-        Value::from(id),
-    ]
 }
 
 /// The peer address and port as SuccessEvent carries them.
