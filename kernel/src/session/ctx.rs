@@ -158,7 +158,10 @@ impl<'a, H: 'static> Ctx<'a, H> {
 
     /// Run this session's own handler for `name` with the heap this
     /// handler holds (POE does not switch the active event), giving back
-    /// the argument list the handler ended with.
+    /// the argument list the handler ended with. Inlined: it is the body
+    /// of every InputEvent a wheel delivers (callgrind: 25 instructions a
+    /// line more on the echo path when it is a call of its own).
+    #[inline(always)]
     fn self_call(
         &mut self,
         name: EventName,

@@ -165,6 +165,7 @@ impl SysRw {
 
     /// Drop the written prefix of the output buffer before it grows, once
     /// it is at least half of it.
+    #[inline]
     fn reclaim(&mut self) {
         if self.sent > 0 && self.sent >= self.out.len() / 2 {
             self.out.drain(..self.sent);
