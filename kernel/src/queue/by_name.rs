@@ -27,10 +27,10 @@ pub(super) struct NameIndex {
     lists: Slab<NameList>,
     /// Each session's lists by name.
     by_owner: FxHashMap<u64, FxHashMap<EventName, u32>>,
-    /// For each key: its list, and its place in that list. Kept in arrays
-    /// of their own, as the timer heap keeps its positions.
-    list_of: Vec<u32>,
-    pos: Vec<u32>,
+    /// For each key: (its list, its place in that list). Kept in an array
+    /// of its own, as the timer heap keeps its positions, and together:
+    /// removing a random alarm misses the cache once here, not twice.
+    place: Vec<(u32, u32)>,
     /// The list of the last insert: (owner, name identity, list). The list
     /// holds its name, so the identity cannot be reused while it lives.
     last: Option<(u64, (usize, usize), u32)>,
@@ -43,12 +43,10 @@ impl NameIndex {
         let keys = &mut self.lists[list as usize].keys;
         let pos = keys.len();
         keys.push(key as u32);
-        if key >= self.list_of.len() {
-            self.list_of.resize(key + 1, 0);
-            self.pos.resize(key + 1, 0);
+        if key >= self.place.len() {
+            self.place.resize(key + 1, (0, 0));
         }
-        self.list_of[key] = list;
-        self.pos[key] = pos as u32;
+        self.place[key] = (list, pos as u32);
     }
 
     /// The list for (owner, name), made if there is none.
@@ -83,12 +81,12 @@ impl NameIndex {
 
     /// Forget `key`.
     pub(super) fn remove(&mut self, key: usize) {
-        let list = self.list_of[key];
-        let at = self.pos[key] as usize;
+        let (list, at) = self.place[key];
+        let at = at as usize;
         let keys = &mut self.lists[list as usize].keys;
         keys.swap_remove(at);
         if let Some(&moved) = keys.get(at) {
-            self.pos[moved as usize] = at as u32;
+            self.place[moved as usize].1 = at as u32;
         }
         if keys.is_empty() {
             self.drop_list(list);
