@@ -21,65 +21,109 @@ where
     Rc::new(move |ctx: &mut Ctx<'_, H>| f(ctx).into())
 }
 
+/// Tables up to this size are searched in order; bigger ones get a hash
+/// index. Most sessions have a handful of states, and comparing a few
+/// names (by address first) beats hashing one — and creating a session
+/// then allocates no hash table.
+const SCAN_LIMIT: usize = 8;
+
 /// The handlers of one session, typed by its heap.
 pub(crate) struct StateTable<H: 'static> {
-    map: FxHashMap<EventName, Handler<H>>,
-    /// The identity ([`EventName::identity`]) of the last name looked up,
-    /// `(0, 0)` for none: a wheel delivers the same event (the same
-    /// literal, or the same shared name) record after record, and comparing
-    /// two words skips hashing it each time.
-    last_key: Cell<(usize, usize)>,
-    /// That name and its handler. Holding the name keeps a shared name's
-    /// allocation, and so its identity, from being reused.
-    last: RefCell<Option<(EventName, Handler<H>)>>,
+    entries: Vec<(EventName, Handler<H>)>,
+    /// Name -> place in `entries`, once there are more than [`SCAN_LIMIT`].
+    index: Option<FxHashMap<EventName, usize>>,
+    /// The identity ([`EventName::identity`]) of the last name looked up
+    /// and found, with its place: a wheel delivers the same event (the
+    /// same literal, or the same shared name) record after record, and
+    /// comparing two words skips the search. `(0, 0, _)` for none.
+    last: Cell<(usize, usize, usize)>,
+    /// That name, held so its identity cannot be reused by another.
+    last_name: Cell<Option<EventName>>,
 }
 
 impl<H: 'static> Default for StateTable<H> {
     fn default() -> Self {
         StateTable {
-            map: FxHashMap::default(),
-            last_key: Cell::new((0, 0)),
-            last: RefCell::new(None),
+            entries: Vec::new(),
+            index: None,
+            last: Cell::new((0, 0, 0)),
+            last_name: Cell::new(None),
         }
     }
 }
 
 impl<H: 'static> StateTable<H> {
     /// The handler for `name`, shared.
+    #[inline]
     pub(crate) fn get(&self, name: &EventName) -> Option<Handler<H>> {
         let key = name.identity();
-        if key == self.last_key.get() {
-            if let Some((_, handler)) = &*self.last.borrow() {
-                return Some(handler.clone());
+        let (ptr, len, at) = self.last.get();
+        if (ptr, len) == key {
+            if let Some((_, h)) = self.entries.get(at) {
+                return Some(h.clone());
             }
         }
-        let handler = self.map.get(name)?.clone();
-        *self.last.borrow_mut() = Some((name.clone(), handler.clone()));
-        self.last_key.set(key);
-        Some(handler)
+        let at = self.position(name, key)?;
+        self.last.set((key.0, key.1, at));
+        self.last_name.set(Some(name.clone()));
+        Some(self.entries[at].1.clone())
     }
 
-    fn forget_last(&self) {
-        self.last_key.set((0, 0));
-        *self.last.borrow_mut() = None;
+    fn position(&self, name: &str, identity: (usize, usize)) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => self
+                .entries
+                .iter()
+                .position(|(n, _)| n.identity() == identity)
+                .or_else(|| self.entries.iter().position(|(n, _)| n.as_str() == name)),
+        }
     }
 
     pub(crate) fn insert(&mut self, name: EventName, h: Handler<H>) -> Option<Handler<H>> {
-        self.forget_last();
-        self.map.insert(name, h)
+        if let Some(at) = self.position(&name, name.identity()) {
+            return Some(std::mem::replace(&mut self.entries[at].1, h));
+        }
+        if let Some(index) = &mut self.index {
+            index.insert(name.clone(), self.entries.len());
+        }
+        self.entries.push((name, h));
+        if self.index.is_none() && self.entries.len() > SCAN_LIMIT {
+            let index = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| (n.clone(), i))
+                .collect();
+            self.index = Some(index);
+        }
+        None
     }
 
     pub(crate) fn remove(&mut self, name: &str) -> Option<Handler<H>> {
-        self.forget_last();
-        self.map.remove(name)
+        let at = match &mut self.index {
+            Some(index) => index.remove(name)?,
+            None => self.entries.iter().position(|(n, _)| n.as_str() == name)?,
+        };
+        let (_, handler) = self.entries.swap_remove(at);
+        if let (Some(index), Some((moved, _))) = (&mut self.index, self.entries.get(at)) {
+            index.insert(moved.clone(), at);
+        }
+        // Places have moved.
+        self.last.set((0, 0, 0));
+        self.last_name.set(None);
+        Some(handler)
     }
 
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.map.contains_key(name)
+        match &self.index {
+            Some(index) => index.contains_key(name),
+            None => self.entries.iter().any(|(n, _)| n.as_str() == name),
+        }
     }
 
     pub(crate) fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.map.keys().map(|k| k.to_string()).collect();
+        let mut v: Vec<String> = self.entries.iter().map(|(n, _)| n.to_string()).collect();
         v.sort();
         v
     }
@@ -110,5 +154,79 @@ impl<H: 'static> ErasedStates for RefCell<StateTable<H>> {
 
     fn state_names(&self) -> Vec<String> {
         self.borrow().names()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h() -> Handler<()> {
+        handler(|_: &mut Ctx<'_, ()>| ())
+    }
+
+    fn same(a: Option<Handler<()>>, b: &Handler<()>) -> bool {
+        a.is_some_and(|a| Rc::ptr_eq(&a, b))
+    }
+
+    /// The same checks below the scan limit and above it (hash index),
+    /// with names built at run time (no shared identity) as well as
+    /// literals.
+    #[test]
+    fn get_insert_replace_remove_agree_at_every_size() {
+        for size in [1, 3, SCAN_LIMIT, SCAN_LIMIT + 1, 40] {
+            let mut t = StateTable::<()>::default();
+            let names: Vec<String> = (0..size).map(|i| format!("s{i}")).collect();
+            let hs: Vec<Handler<()>> = names.iter().map(|_| h()).collect();
+            for (n, hd) in names.iter().zip(&hs) {
+                assert!(t.insert(EventName::from(n.clone()), hd.clone()).is_none());
+            }
+            for (n, hd) in names.iter().zip(&hs) {
+                // Twice: the second is the last-found shortcut.
+                let name = EventName::from(n.clone());
+                assert!(same(t.get(&name), hd), "{n} of {size}");
+                assert!(same(t.get(&name), hd), "{n} of {size} again");
+                assert!(t.contains(n));
+            }
+            assert!(t.get(&EventName::from("missing")).is_none());
+            // Replacing keeps one entry.
+            let newer = h();
+            assert!(same(
+                t.insert(names[0].clone().into(), newer.clone()),
+                &hs[0]
+            ));
+            assert!(same(t.get(&names[0].clone().into()), &newer));
+            assert_eq!(t.names().len(), size);
+            // Remove the first (the last entry moves into its place), then
+            // every other name must still find its own handler.
+            let _ = t.get(&names[size - 1].clone().into());
+            assert!(same(t.remove(&names[0]), &newer));
+            assert!(t.remove(&names[0]).is_none());
+            assert!(t.get(&names[0].clone().into()).is_none());
+            assert!(!t.contains(&names[0]));
+            for (n, hd) in names.iter().zip(&hs).skip(1) {
+                assert!(
+                    same(t.get(&EventName::from(n.clone())), hd),
+                    "{n} of {size}"
+                );
+            }
+            assert_eq!(t.names().len(), size - 1);
+        }
+    }
+
+    #[test]
+    fn a_removed_state_is_not_found_through_the_last_found_shortcut() {
+        let mut t = StateTable::<()>::default();
+        let (a, b) = (h(), h());
+        t.insert("a".into(), a.clone());
+        t.insert("b".into(), b.clone());
+        assert!(same(t.get(&"b".into()), &b));
+        t.remove("b");
+        assert!(t.get(&"b".into()).is_none());
+        assert!(same(t.get(&"a".into()), &a));
+        t.remove("a");
+        assert!(t.get(&"a".into()).is_none());
+        t.insert("b".into(), b.clone());
+        assert!(same(t.get(&"b".into()), &b));
     }
 }
