@@ -7,9 +7,12 @@ use std::ops::{Deref, DerefMut};
 /// An event's arguments (`ARG0`, `ARG1`, ...). It dereferences to a slice,
 /// so `args[0]`, `args.iter()` and `&args[1..]` work as on a `Vec`.
 ///
-/// (A `Vec` underneath: an inline small-vector was measured and lost — it
-/// makes every queued event larger to move and to drop, which costs more
-/// than the allocation it saves.)
+/// A single argument is kept inline (no allocation), in the space a `Vec`
+/// header needs anyway: `Args` is 32 bytes either way. One argument is
+/// the common case for `call`, `post` and alarms, and its malloc and free
+/// were about 140 of the 900 instructions a call costs (callgrind). An
+/// inline small-vector of more values was measured and lost: it makes
+/// every queued event larger to move and to drop.
 ///
 /// ```
 /// use poe_kernel::{Args, Value};
@@ -19,26 +22,58 @@ use std::ops::{Deref, DerefMut};
 /// assert_eq!(a[1].as_str(), Some("two"));
 /// assert_eq!(a.into_vec(), vec![Value::from(1), Value::from("two")]);
 /// ```
-#[derive(Clone, Default)]
-pub struct Args(Vec<Value>);
+#[derive(Clone)]
+pub struct Args(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// No values (no buffer either: the cheapest list to make and drop).
+    Empty,
+    /// Exactly one value.
+    One(Value),
+    /// Any number of values in a buffer (possibly none, after `clear`).
+    Many(Vec<Value>),
+}
+
+impl Default for Args {
+    #[inline]
+    fn default() -> Args {
+        Args::new()
+    }
+}
 
 impl Args {
     /// No arguments.
     #[inline]
     pub const fn new() -> Args {
-        Args(Vec::new())
+        Args(Repr::Empty)
     }
 
     /// Append an argument.
     #[inline]
     pub fn push(&mut self, v: Value) {
-        self.0.push(v)
+        match &mut self.0 {
+            // A list with no buffer yet takes its first value inline; one
+            // with a buffer (kept by `clear`) goes on using it.
+            Repr::Empty => self.0 = Repr::One(v),
+            Repr::Many(vec) => vec.push(v),
+            Repr::One(_) => {
+                let Repr::One(first) = std::mem::replace(&mut self.0, Repr::Empty) else {
+                    unreachable!()
+                };
+                self.0 = Repr::Many(vec![first, v]);
+            }
+        }
     }
 
     /// The arguments as a `Vec`.
     #[inline]
     pub fn into_vec(self) -> Vec<Value> {
-        self.0
+        match self.0 {
+            Repr::Empty => Vec::new(),
+            Repr::One(v) => vec![v],
+            Repr::Many(vec) => vec,
+        }
     }
 
     /// Remove every argument, keeping the list's capacity.
@@ -46,15 +81,25 @@ impl Args {
     pub fn clear(&mut self) {
         // Most arguments are plain scalars (a wheel id, a taken record
         // left as undef): skip the out-of-line drop glue for those.
-        while let Some(v) = self.0.pop() {
-            v.discard();
+        match &mut self.0 {
+            Repr::Many(vec) => {
+                while let Some(v) = vec.pop() {
+                    v.discard();
+                }
+            }
+            Repr::One(_) => {
+                if let Repr::One(v) = std::mem::replace(&mut self.0, Repr::Empty) {
+                    v.discard();
+                }
+            }
+            Repr::Empty => {}
         }
     }
 
     /// Move argument `i` out, leaving `Undef` (`Undef` when absent).
     #[inline]
     pub fn take(&mut self, i: usize) -> Value {
-        self.0.get_mut(i).map(Value::take).unwrap_or_default()
+        self.get_mut(i).map(Value::take).unwrap_or_default()
     }
 }
 
@@ -62,21 +107,29 @@ impl Deref for Args {
     type Target = [Value];
     #[inline]
     fn deref(&self) -> &[Value] {
-        &self.0
+        match &self.0 {
+            Repr::Empty => &[],
+            Repr::One(v) => std::slice::from_ref(v),
+            Repr::Many(vec) => vec,
+        }
     }
 }
 
 impl DerefMut for Args {
     #[inline]
     fn deref_mut(&mut self) -> &mut [Value] {
-        &mut self.0
+        match &mut self.0 {
+            Repr::Empty => &mut [],
+            Repr::One(v) => std::slice::from_mut(v),
+            Repr::Many(vec) => vec,
+        }
     }
 }
 
 impl From<Vec<Value>> for Args {
     #[inline]
     fn from(vec: Vec<Value>) -> Args {
-        Args(vec)
+        Args(Repr::Many(vec))
     }
 }
 
@@ -88,13 +141,15 @@ impl From<Args> for Vec<Value> {
 
 impl FromIterator<Value> for Args {
     fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Args {
-        Args(iter.into_iter().collect())
+        Args(Repr::Many(iter.into_iter().collect()))
     }
 }
 
 impl Extend<Value> for Args {
     fn extend<I: IntoIterator<Item = Value>>(&mut self, iter: I) {
-        self.0.extend(iter)
+        for v in iter {
+            self.push(v);
+        }
     }
 }
 
@@ -171,7 +226,12 @@ macro_rules! tuple_args {
         }
     };
 }
-tuple_args!(A);
+impl<A: Into<Value>> IntoArgs for (A,) {
+    #[inline]
+    fn into_args(self) -> Args {
+        Args(Repr::One(self.0.into()))
+    }
+}
 tuple_args!(A B);
 tuple_args!(A B C);
 tuple_args!(A B C D);
@@ -193,6 +253,35 @@ mod tests {
         assert_eq!(a.take(0), Value::from(1));
         assert_eq!(a[0], Value::Undef);
         assert_eq!(a.take(9), Value::Undef);
+    }
+
+    #[test]
+    fn one_argument_is_held_inline_and_grows_into_a_list() {
+        assert_eq!(std::mem::size_of::<Args>(), 32);
+        let mut a = ("x",).into_args();
+        assert!(matches!(a.0, Repr::One(_)));
+        assert_eq!(a, [Value::from("x")]);
+        a[0] = Value::from(7);
+        a.push(Value::from(8));
+        a.extend([Value::from(9)]);
+        assert_eq!(a, [7, 8, 9].map(Value::from));
+        // Cleared, a list keeps its buffer for the next values.
+        a.clear();
+        assert!(a.is_empty());
+        a.push(Value::from(1));
+        assert!(matches!(&a.0, Repr::Many(v) if v.capacity() >= 3));
+        // An empty list takes its first value inline.
+        let mut b = Args::new();
+        b.push(Value::from(1));
+        assert!(matches!(b.0, Repr::One(_)));
+        assert_eq!(b.take(0), Value::from(1));
+        assert_eq!(b, [Value::Undef]);
+        b.clear();
+        assert!(b.is_empty());
+        assert_eq!(
+            Args::from_iter([Value::from(2)]).into_vec(),
+            vec![Value::from(2)]
+        );
     }
 
     #[test]
