@@ -120,12 +120,11 @@ impl Kernel {
                 }
             }
         };
-        let name = ev.name.clone();
-        let kind = ev.kind;
+        let mut ev = ev;
         let warn_unhandled = warn_unhandled && !ev.hidden;
         self.note_dispatch(&ev, trace);
         let prev_active = self.inner.active.replace(dest);
-        let prev_event = self.inner.active_event.replace(Some(name.clone()));
+        let prev_event = self.inner.active_event.replace(Some(ev.name.clone()));
         let mut guard = Restore {
             kernel: self,
             session: dest,
@@ -135,29 +134,28 @@ impl Kernel {
         };
         let body = guard.body.as_mut().expect("body present during dispatch");
         let result = if self.inner.catch_panics {
-            // What DIE would report, kept aside cheaply: the event itself
-            // is consumed by its handler.
-            let (source, caller, from_state) = (ev.source, ev.caller, ev.caller_state.clone());
-            match catch_unwind(AssertUnwindSafe(|| body.dispatch(self, ev))) {
+            match catch_unwind(AssertUnwindSafe(|| body.dispatch(self, &mut ev))) {
                 Ok(result) => result,
                 Err(payload) => {
+                    // What DIE reports: the event is still here (only its
+                    // arguments went to the handler).
                     let info = DieInfo {
-                        source,
+                        source: ev.source,
                         dest,
-                        event: name,
-                        caller,
-                        from_state,
+                        event: ev.name,
+                        caller: ev.caller,
+                        from_state: ev.caller_state,
                     };
-                    return Err(self.handler_panicked(guard, info, kind, payload));
+                    return Err(self.handler_panicked(guard, info, ev.kind, payload));
                 }
             }
         } else {
-            body.dispatch(self, ev)
+            body.dispatch(self, &mut ev)
         };
         if guard.finish() {
             self.flush_deferred(dest);
         }
-        self.handled(result, dest, name, kind, if_busy, warn_unhandled)
+        self.handled(result, dest, ev.name, ev.kind, if_busy, warn_unhandled)
     }
 
     /// A handler panicked (and was caught): put the session back, then
@@ -193,11 +191,11 @@ impl Kernel {
     /// Dispatch to the running handler's own session through the heap it
     /// lent us.
     fn deliver_lent(&self, ev: Event, frame: &mut Frame<'_>, if_busy: IfBusy) -> Result<Value> {
+        let mut ev = ev;
         let dest = ev.dest;
-        let name = ev.name.clone();
         let kind = ev.kind;
         self.note_dispatch(&ev, false);
-        let prev_event = self.inner.active_event.replace(Some(name.clone()));
+        let prev_event = self.inner.active_event.replace(Some(ev.name.clone()));
         let prev_active = self.inner.active.replace(dest);
         // `_stop` reached through the running handler (`ctx.stop()`) is
         // caught as in `deliver`: unwinding out of `stop_session` would
@@ -206,9 +204,9 @@ impl Kernel {
         // them (§7: self-calls are not trapped).
         let result = if kind == EventKind::Lifecycle
             && self.inner.catch_panics
-            && name.as_str() == "_stop"
+            && ev.name.as_str() == "_stop"
         {
-            match catch_unwind(AssertUnwindSafe(|| frame.body.dispatch(self, ev))) {
+            match catch_unwind(AssertUnwindSafe(|| frame.body.dispatch(self, &mut ev))) {
                 Ok(result) => result,
                 Err(payload) => {
                     self.inner.active.set(prev_active);
@@ -217,17 +215,17 @@ impl Kernel {
                     self.rethrow_later(payload);
                     return Err(KernelError::Panicked {
                         session: dest,
-                        event: name,
+                        event: ev.name,
                         message,
                     });
                 }
             }
         } else {
-            frame.body.dispatch(self, ev)
+            frame.body.dispatch(self, &mut ev)
         };
         self.inner.active.set(prev_active);
         *self.inner.active_event.borrow_mut() = prev_event;
-        self.handled(result, dest, name, kind, if_busy, false)
+        self.handled(result, dest, ev.name, kind, if_busy, false)
     }
 
     fn note_dispatch(&self, ev: &Event, session_trace: bool) {

@@ -17,9 +17,11 @@ use std::rc::Rc;
 /// Something that can run a session's handler for an event: a heap owned by
 /// the kernel ([`TypedBody`]) or one lent by a running handler ([`Lent`]).
 pub(crate) trait Dispatch {
-    /// Run the handler for `ev` (or `_default`). `None` when the session
-    /// has neither.
-    fn dispatch(&mut self, kernel: &Kernel, ev: Event) -> Option<Value>;
+    /// Run the handler for `ev` (or `_default`), taking its arguments.
+    /// `None` when the session has neither. The event stays with the
+    /// caller: moving it into each layer cost more than the handler's own
+    /// bookkeeping, and a caller whose handler panicked still has it.
+    fn dispatch(&mut self, kernel: &Kernel, ev: &mut Event) -> Option<Value>;
 }
 
 /// A session's heap and handlers, owned by the kernel.
@@ -34,7 +36,7 @@ pub(crate) struct TypedBody<H: 'static> {
 }
 
 impl<H: 'static> Dispatch for TypedBody<H> {
-    fn dispatch(&mut self, kernel: &Kernel, ev: Event) -> Option<Value> {
+    fn dispatch(&mut self, kernel: &Kernel, ev: &mut Event) -> Option<Value> {
         invoke(kernel, &mut self.heap, &self.states, ev)
     }
 }
@@ -58,7 +60,7 @@ pub(crate) struct Lent<'a, H: 'static> {
 }
 
 impl<H: 'static> Dispatch for Lent<'_, H> {
-    fn dispatch(&mut self, kernel: &Kernel, ev: Event) -> Option<Value> {
+    fn dispatch(&mut self, kernel: &Kernel, ev: &mut Event) -> Option<Value> {
         invoke(kernel, self.heap, self.states, ev)
     }
 }
@@ -78,7 +80,7 @@ pub(crate) fn invoke<H: 'static>(
     kernel: &Kernel,
     heap: &mut H,
     states: &SharedStates<H>,
-    ev: Event,
+    ev: &mut Event,
 ) -> Option<Value> {
     invoke_returning_args(kernel, heap, states, ev).0
 }
@@ -89,25 +91,25 @@ pub(crate) fn invoke_returning_args<H: 'static>(
     kernel: &Kernel,
     heap: &mut H,
     states: &SharedStates<H>,
-    ev: Event,
+    ev: &mut Event,
 ) -> (Option<Value>, Args) {
     let (handler, name, args) = {
         let table = states.borrow();
         if let Some(h) = table.get(&ev.name) {
-            (h, ev.name, ev.args)
+            (h, ev.name.clone(), std::mem::take(&mut ev.args))
         } else if ev.hidden {
             // A wheel's hidden state, removed with its wheel: the wheel's
             // events end with it.
-            return (None, ev.args);
+            return (None, std::mem::take(&mut ev.args));
         } else if let Some(h) = table.get(&DEFAULT) {
             let args = (
                 Value::from(ev.name.as_str()),
-                Value::List(ev.args.into_vec()),
+                Value::List(std::mem::take(&mut ev.args).into_vec()),
             )
                 .into_args();
             (h, DEFAULT, args)
         } else {
-            return (None, ev.args);
+            return (None, std::mem::take(&mut ev.args));
         }
     };
     let mut ctx = Ctx {
@@ -118,7 +120,7 @@ pub(crate) fn invoke_returning_args<H: 'static>(
         session: ev.dest,
         sender: ev.source,
         event: name,
-        caller_state: ev.caller_state,
+        caller_state: &ev.caller_state,
         caller: ev.caller,
     };
     let result = handler(&mut ctx);

@@ -60,7 +60,7 @@ pub struct Ctx<'a, H: 'static> {
     pub(crate) session: SessionId,
     pub(crate) sender: SessionId,
     pub(crate) event: EventName,
-    pub(crate) caller_state: Option<EventName>,
+    pub(crate) caller_state: &'a Option<EventName>,
     pub(crate) caller: &'static Location<'static>,
 }
 
@@ -169,12 +169,12 @@ impl<'a, H: 'static> Ctx<'a, H> {
         caller: &'static Location<'static>,
     ) -> (Result<Value>, Args) {
         let me = self.session;
-        let mut ev = Event::new(EventKind::Call, me, me, name.clone(), args);
+        let mut ev = Event::new(EventKind::Call, me, me, name, args);
         ev.caller_state = Some(self.event.clone());
         ev.caller = caller;
-        self.kernel.note_self_call(me, &name);
-        let (result, back) = invoke_returning_args(self.kernel, self.heap, self.states, ev);
-        (result.ok_or_else(|| no_handler(me, name)), back)
+        self.kernel.note_self_call(me, &ev.name);
+        let (result, back) = invoke_returning_args(self.kernel, self.heap, self.states, &mut ev);
+        (result.ok_or_else(|| no_handler(me, ev.name)), back)
     }
 
     /// Call `event` of this very session with the arguments in `args`,
