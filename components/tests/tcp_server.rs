@@ -170,12 +170,26 @@ fn concurrency_zero_admits_nobody_until_set_concurrency() {
         .client_disconnected(|ctx| ctx.post("gate", "shutdown", ()).unwrap())
         .spawn(&k)
         .unwrap();
-    let c = client(server.port(), &[]);
-    // A timer opens the gate later; until then the client waits in the
-    // backlog (POE would have admitted it at once).
+    // The client is in the listener's backlog before the kernel runs
+    // (connect returns once the handshake is done). The gate opens only
+    // after a few timeslices, each of which polled the listener: a server
+    // that admitted anyone at concurrency 0 would log "connected" first.
+    let stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    stream.set_read_timeout(Some(STALL)).unwrap();
+    let c = std::thread::spawn(move || {
+        BufReader::new(stream)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<String>>()
+    });
     k.create(
-        Session::new(())
-            .state("_start", |ctx| ctx.delay("open", 0.2, ()).unwrap())
+        Session::new(3u32)
+            .state("_start", |ctx| ctx.yield_("wait", ()))
+            .state("wait", |ctx| {
+                *ctx.heap -= 1;
+                let next = if *ctx.heap == 0 { "open" } else { "wait" };
+                ctx.yield_(next, ());
+            })
             .state("open", move |ctx| {
                 push(&l2, "open");
                 ctx.post("gate", "set_concurrency", (-1,)).unwrap();

@@ -408,8 +408,18 @@ fn pause_accept_leaves_connections_in_the_backlog_until_resumed() {
                     .unwrap();
                 p.set(w.local_addr().unwrap().port());
                 w.pause_accept();
-                ctx.delay("resume", 0.2, ()).unwrap();
                 w
+            })
+            // The client has connected: let a few timeslices poll the
+            // paused listener, with the connection in its backlog, before
+            // resuming. An accept that ignored the pause would log first.
+            .state("wait", |ctx| {
+                let left = ctx.arg(0).as_i64().unwrap_or(0);
+                if left > 0 {
+                    ctx.yield_("wait", (left - 1,));
+                } else {
+                    ctx.yield_("resume", ());
+                }
             })
             .state("resume", |ctx| {
                 logging(ctx);
@@ -419,15 +429,22 @@ fn pause_accept_leaves_connections_in_the_backlog_until_resumed() {
         .unwrap()
         .id;
     let p = port.get();
-    k.create(factory_session("client", &log, move |ctx| {
-        SocketFactory::builder()
-            .remote_address("127.0.0.1")
-            .remote_port(p)
-            .success_event("ok")
-            .failure_event("fail")
-            .build(ctx)
-            .unwrap()
-    }))
+    k.create(
+        factory_session("client", &log, move |ctx| {
+            SocketFactory::builder()
+                .remote_address("127.0.0.1")
+                .remote_port(p)
+                .success_event("ok")
+                .failure_event("fail")
+                .build(ctx)
+                .unwrap()
+        })
+        .state("ok", move |ctx| {
+            logging(ctx);
+            ctx.heap.wheel = None;
+            ctx.post(server, "wait", (3,)).unwrap();
+        }),
+    )
     .unwrap();
     k.run();
     let log = log.borrow();
