@@ -316,6 +316,7 @@ impl Kernel {
 
     /// A self-call made through `Ctx::call`: counted and traced like any
     /// dispatch (the Ctx runs the handler itself).
+    #[inline]
     pub(crate) fn note_self_call(&self, session: SessionId, name: &EventName) {
         self.inner.dispatched.set(self.inner.dispatched.get() + 1);
         log::trace!(target: "poe::events", "self-call '{name}' in {session}");

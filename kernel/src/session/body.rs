@@ -12,6 +12,7 @@ use crate::event::Event;
 use crate::kernel::Kernel;
 use crate::name::EventName;
 use crate::value::{Args, IntoArgs, Value};
+use std::panic::Location;
 use std::rc::Rc;
 
 /// Something that can run a session's handler for an event: a heap owned by
@@ -37,7 +38,8 @@ pub(crate) struct TypedBody<H: 'static> {
 
 impl<H: 'static> Dispatch for TypedBody<H> {
     fn dispatch(&mut self, kernel: &Kernel, ev: &mut Event) -> Option<Value> {
-        invoke(kernel, &mut self.heap, &self.states, ev)
+        let args = std::mem::take(&mut ev.args);
+        invoke(kernel, &mut self.heap, &self.states, Meta::of(ev), args).0
     }
 }
 
@@ -61,7 +63,8 @@ pub(crate) struct Lent<'a, H: 'static> {
 
 impl<H: 'static> Dispatch for Lent<'_, H> {
     fn dispatch(&mut self, kernel: &Kernel, ev: &mut Event) -> Option<Value> {
-        invoke(kernel, self.heap, self.states, ev)
+        let args = std::mem::take(&mut ev.args);
+        invoke(kernel, self.heap, self.states, Meta::of(ev), args).0
     }
 }
 
@@ -73,43 +76,64 @@ pub(crate) struct Frame<'f> {
 
 const DEFAULT: EventName = EventName::from_static("_default");
 
-/// Find the handler for `ev` (falling back to `_default`, which receives
-/// the original name and a list of the original arguments, as in POE) and
-/// run it.
+/// What a handler is told about its event besides the arguments, borrowed
+/// from whoever holds the event: a queued [`Event`], or a running handler
+/// calling its own session (which builds no event at all).
+pub(crate) struct Meta<'e> {
+    pub session: SessionId,
+    pub sender: SessionId,
+    pub name: &'e EventName,
+    pub caller_state: Option<&'e EventName>,
+    pub caller: &'static Location<'static>,
+    /// A wheel's hidden state: dropped, not given to `_default`, if gone.
+    pub hidden: bool,
+}
+
+impl<'e> Meta<'e> {
+    #[inline]
+    pub(crate) fn of(ev: &'e Event) -> Meta<'e> {
+        Meta {
+            session: ev.dest,
+            sender: ev.source,
+            name: &ev.name,
+            caller_state: ev.caller_state.as_ref(),
+            caller: ev.caller,
+            hidden: ev.hidden,
+        }
+    }
+}
+
+/// Find the handler for the event (falling back to `_default`, which
+/// receives the original name and a list of the original arguments, as in
+/// POE) and run it. Returns what it returned (`None`: no handler) and the
+/// argument list it ended with, for a caller that reuses it (see
+/// `Ctx::call_self_with`).
+#[inline]
 pub(crate) fn invoke<H: 'static>(
     kernel: &Kernel,
     heap: &mut H,
     states: &SharedStates<H>,
-    ev: &mut Event,
-) -> Option<Value> {
-    invoke_returning_args(kernel, heap, states, ev).0
-}
-
-/// [`invoke`], handing back the argument list the handler ended with, for
-/// a caller that reuses it (see `Ctx::call_self_with`).
-pub(crate) fn invoke_returning_args<H: 'static>(
-    kernel: &Kernel,
-    heap: &mut H,
-    states: &SharedStates<H>,
-    ev: &mut Event,
+    meta: Meta<'_>,
+    args: Args,
 ) -> (Option<Value>, Args) {
+    let default = DEFAULT;
     let (handler, name, args) = {
         let table = states.borrow();
-        if let Some(h) = table.get(&ev.name) {
-            (h, ev.name.clone(), std::mem::take(&mut ev.args))
-        } else if ev.hidden {
+        if let Some(h) = table.get(meta.name) {
+            (h, meta.name, args)
+        } else if meta.hidden {
             // A wheel's hidden state, removed with its wheel: the wheel's
             // events end with it.
-            return (None, std::mem::take(&mut ev.args));
-        } else if let Some(h) = table.get(&DEFAULT) {
+            return (None, args);
+        } else if let Some(h) = table.get(&default) {
             let args = (
-                Value::from(ev.name.as_str()),
-                Value::List(std::mem::take(&mut ev.args).into_vec()),
+                Value::from(meta.name.as_str()),
+                Value::List(args.into_vec()),
             )
                 .into_args();
-            (h, DEFAULT, args)
+            (h, &default, args)
         } else {
-            return (None, std::mem::take(&mut ev.args));
+            return (None, args);
         }
     };
     let mut ctx = Ctx {
@@ -117,11 +141,11 @@ pub(crate) fn invoke_returning_args<H: 'static>(
         args,
         kernel,
         states,
-        session: ev.dest,
-        sender: ev.source,
+        session: meta.session,
+        sender: meta.sender,
         event: name,
-        caller_state: &ev.caller_state,
-        caller: ev.caller,
+        caller_state: meta.caller_state,
+        caller: meta.caller,
     };
     let result = handler(&mut ctx);
     (Some(result), std::mem::take(&mut ctx.args))

@@ -1,10 +1,9 @@
 //! [`Ctx`]: what a handler receives.
 
-use super::body::{invoke_returning_args, Frame, Lent};
+use super::body::{invoke, Frame, Lent, Meta};
 use super::states::{handler, SharedStates};
 use super::{Created, Dest, Session, SessionId};
 use crate::error::{KernelError, Result};
-use crate::event::{Event, EventKind};
 use crate::kernel::Kernel;
 use crate::name::EventName;
 use crate::postback::{Callback, Postback};
@@ -59,8 +58,8 @@ pub struct Ctx<'a, H: 'static> {
     pub(crate) states: &'a SharedStates<H>,
     pub(crate) session: SessionId,
     pub(crate) sender: SessionId,
-    pub(crate) event: EventName,
-    pub(crate) caller_state: &'a Option<EventName>,
+    pub(crate) event: &'a EventName,
+    pub(crate) caller_state: Option<&'a EventName>,
     pub(crate) caller: &'static Location<'static>,
 }
 
@@ -94,14 +93,14 @@ impl<'a, H: 'static> Ctx<'a, H> {
     /// The name of the state running (`$_[STATE]`): `_default` when the
     /// event was redirected there.
     pub fn event(&self) -> &EventName {
-        &self.event
+        self.event
     }
 
     /// The event the sender was handling when it created this one
     /// (`$_[CALLER_STATE]`); `None` for lifecycle events and events made
     /// outside any handler.
     pub fn caller_state(&self) -> Option<&EventName> {
-        self.caller_state.as_ref()
+        self.caller_state
     }
 
     /// Where the event was posted, called or set (`$_[CALLER_FILE]` and
@@ -169,12 +168,17 @@ impl<'a, H: 'static> Ctx<'a, H> {
         caller: &'static Location<'static>,
     ) -> (Result<Value>, Args) {
         let me = self.session;
-        let mut ev = Event::new(EventKind::Call, me, me, name, args);
-        ev.caller_state = Some(self.event.clone());
-        ev.caller = caller;
-        self.kernel.note_self_call(me, &ev.name);
-        let (result, back) = invoke_returning_args(self.kernel, self.heap, self.states, &mut ev);
-        (result.ok_or_else(|| no_handler(me, ev.name)), back)
+        self.kernel.note_self_call(me, &name);
+        let meta = Meta {
+            session: me,
+            sender: me,
+            name: &name,
+            caller_state: Some(self.event),
+            caller,
+            hidden: false,
+        };
+        let (result, back) = invoke(self.kernel, self.heap, self.states, meta, args);
+        (result.ok_or_else(|| no_handler(me, name)), back)
     }
 
     /// Call `event` of this very session with the arguments in `args`,

@@ -52,16 +52,24 @@ impl Args {
     /// Append an argument.
     #[inline]
     pub fn push(&mut self, v: Value) {
+        // A list with a buffer (a wheel's, reused record after record) is
+        // the hot case: keep it small enough to inline everywhere.
         match &mut self.0 {
-            // A list with no buffer yet takes its first value inline; one
-            // with a buffer (kept by `clear`) goes on using it.
-            Repr::Empty => self.0 = Repr::One(v),
             Repr::Many(vec) => vec.push(v),
-            Repr::One(_) => {
-                let Repr::One(first) = std::mem::replace(&mut self.0, Repr::Empty) else {
-                    unreachable!()
-                };
-                self.0 = Repr::Many(vec![first, v]);
+            _ => self.push_unbuffered(v),
+        }
+    }
+
+    /// `push` onto an empty list (the value goes inline) or a one-value
+    /// list (both move to a buffer).
+    #[inline(never)]
+    fn push_unbuffered(&mut self, v: Value) {
+        match std::mem::replace(&mut self.0, Repr::Empty) {
+            Repr::Empty => self.0 = Repr::One(v),
+            Repr::One(first) => self.0 = Repr::Many(vec![first, v]),
+            Repr::Many(mut vec) => {
+                vec.push(v);
+                self.0 = Repr::Many(vec);
             }
         }
     }
