@@ -6,6 +6,7 @@ mod ikc_common;
 
 use ikc_common::{worker, worker_with, RawPeer};
 use poe_components::ikc::negotiation::Limits;
+use poe_components::ikc::PROXY_STATE;
 use poe_kernel::Value;
 
 /// A call to `echo/add` from a raw peer, and its reply's params.
@@ -186,4 +187,52 @@ fn requests_for_unpublished_states_get_an_error_reply_and_never_run() {
         ["add [2, 3]", "add [2, 3]", "quit"],
         "only published states ran"
     );
+}
+
+#[test]
+fn proxy_requests_take_their_arguments_from_a_list_or_get_an_error_reply() {
+    let (port, worker) = worker("worker");
+    let mut peer = RawPeer::negotiate(port, "probe");
+    // The hash form: a string specifier cannot name IKC:proxy.
+    let proxied = |params: Value| {
+        Value::map([
+            (
+                "event",
+                Value::map([
+                    ("kernel", "worker"),
+                    ("session", "echo"),
+                    ("state", PROXY_STATE),
+                ]),
+            ),
+            ("params", params),
+        ])
+    };
+    // [STATE, [ARGS...]] and [STATE] run STATE.
+    peer.send_value(proxied(Value::list([
+        Value::from("args"),
+        Value::list([1, 2]),
+    ])));
+    peer.send_value(proxied(Value::list(["args"])));
+    // Anything else is refused with a `request` error, and runs nothing.
+    for (params, reason) in [
+        (
+            Value::list([Value::from("args"), Value::from("not a list")]),
+            "IKC:proxy arguments must be an array, not string",
+        ),
+        (
+            Value::from("args"),
+            "IKC:proxy needs params [STATE, [ARGS...]]",
+        ),
+    ] {
+        peer.send_value(proxied(params));
+        let error = peer.frame().unwrap();
+        assert_eq!(error.get("is_error"), Some(&Value::from(1)));
+        let params = error.get("params").and_then(Value::as_list).unwrap();
+        assert!(params[0].to_string().starts_with(reason), "{params:?}");
+        assert_eq!(params[2], Value::from("request"));
+    }
+    drop(peer);
+    still_serving_then_quit(port);
+    let seen = worker.join().unwrap();
+    assert_eq!(seen, ["args [1, 2]", "args []", "add [2, 3]", "quit"]);
 }

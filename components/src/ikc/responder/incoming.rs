@@ -96,10 +96,10 @@ pub(crate) fn handle<H: 'static>(
     ctx: &mut Ctx<'_, H>,
     reg: &Rc<RefCell<Registry>>,
     link: &Rc<Link>,
-    request: Request,
+    mut request: Request,
 ) {
     let dest = request.destination();
-    let checked = check(ctx, &reg.borrow(), &dest, &request);
+    let checked = check(ctx, &reg.borrow(), &dest, &mut request);
     match checked {
         Ok(action) => {
             if let Err(failure) = act(ctx, reg, link, &dest, &request, action) {
@@ -110,21 +110,22 @@ pub(crate) fn handle<H: 'static>(
     }
 }
 
-/// Steps 2-5 of §5.4: arguments, permission, `?NAME`, resolution.
+/// Steps 2-5 of §5.4: arguments, permission, `?NAME`, resolution. A
+/// request that passes gives its parameters up to the action (they are
+/// moved, not copied); one that fails keeps them.
 fn check<H: 'static>(
     ctx: &Ctx<'_, H>,
     reg: &Registry,
     dest: &Specifier,
-    request: &Request,
+    request: &mut Request,
 ) -> Result<Action, Failure> {
     let fail = |reason: String, when| Err(Failure { reason, when });
-    let (state, mut args) = if dest.state == PROXY_STATE {
+    let (state, proxied) = if dest.state == PROXY_STATE {
         let parts = request.params.as_list().unwrap_or(&[]);
         match parts {
             [state, rest @ ..] if state.as_str().is_some() => {
-                let args = match rest.first() {
-                    None | Some(Value::Undef) => Vec::new(),
-                    Some(Value::List(l)) => l.clone(),
+                match rest.first() {
+                    None | Some(Value::Undef) | Some(Value::List(_)) => {}
                     Some(other) => {
                         return fail(
                             format!(
@@ -134,8 +135,8 @@ fn check<H: 'static>(
                             When::Request,
                         )
                     }
-                };
-                (state.to_string(), args)
+                }
+                (state.to_string(), true)
             }
             _ => {
                 return fail(
@@ -145,7 +146,7 @@ fn check<H: 'static>(
             }
         }
     } else {
-        (dest.state.clone(), vec![request.params.clone()])
+        (dest.state.clone(), false)
     };
     let session = dest.session.as_str();
     // a. a reply we asked for; b./c. a published state.
@@ -170,9 +171,6 @@ fn check<H: 'static>(
             }
         }
     }
-    if let Some(extra) = &dest.args {
-        args.push(Value::from(extra.as_str()));
-    }
     if session == IKC_ALIAS {
         return Ok(match state.as_str() {
             "ping" => Action::Ping,
@@ -190,6 +188,22 @@ fn check<H: 'static>(
     let Some(target) = ctx.alias_resolve(session).filter(|s| !s.is_kernel()) else {
         return fail(format!("Unknown session '{session}'"), When::Resolve);
     };
+    let params = std::mem::take(&mut request.params);
+    let mut args = if proxied {
+        // [STATE, [ARGS...]], checked above.
+        match params {
+            Value::List(mut parts) => match parts.get_mut(1).map(Value::take) {
+                Some(Value::List(args)) => args,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    } else {
+        vec![params]
+    };
+    if let Some(extra) = &dest.args {
+        args.push(Value::from(extra.as_str()));
+    }
     Ok(Action::Invoke {
         target,
         state,
