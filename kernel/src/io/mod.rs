@@ -157,6 +157,12 @@ pub(crate) struct IoState {
     signal_fd: Option<RawFd>,
     /// The self-pipe has bytes to read.
     signal_ready: bool,
+    /// Buffers kept between timeslices, so a timeslice with I/O allocates
+    /// nothing: what one poll reported (descriptor, ready bits, peer
+    /// closed), and the pending list's second half while `take_ready`
+    /// swaps the two.
+    reported: Vec<(RawFd, u8, bool)>,
+    spare_pending: Vec<RawFd>,
 }
 
 /// The self-pipe's token: no descriptor number reaches it.
@@ -173,6 +179,8 @@ impl IoState {
             watch_total: 0,
             signal_fd: None,
             signal_ready: false,
+            reported: Vec::new(),
+            spare_pending: Vec::new(),
         })
     }
 
@@ -395,18 +403,15 @@ impl IoState {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
             Err(e) => return Err(e),
         }
-        let mut marks = Vec::with_capacity(self.events.iter().count());
-        let mut closed = Vec::new();
+        let mut reported = std::mem::take(&mut self.reported);
         for ev in self.events.iter() {
             if ev.token() == SIGNAL_TOKEN {
                 self.signal_ready = true;
                 continue;
             }
-            if ev.is_read_closed() || ev.is_error() {
-                closed.push(ev.token().0 as RawFd);
-            }
+            let closed = ev.is_read_closed() || ev.is_error();
             let mut bits = 0;
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            if ev.is_readable() || closed {
                 bits |= Mode::Read.bit();
             }
             if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
@@ -415,16 +420,20 @@ impl IoState {
             if ev.is_priority() {
                 bits |= Mode::Expedite.bit();
             }
-            marks.push((ev.token().0 as RawFd, bits));
+            reported.push((ev.token().0 as RawFd, bits, closed));
         }
-        for (fd, bits) in marks {
+        for &(fd, bits, _) in &reported {
             self.mark(fd, bits, 0);
         }
-        for fd in closed {
-            if let Some(e) = self.entry_mut(fd) {
-                e.peer_closed = true;
+        for &(fd, _, closed) in &reported {
+            if closed {
+                if let Some(e) = self.entry_mut(fd) {
+                    e.peer_closed = true;
+                }
             }
         }
+        reported.clear();
+        self.reported = reported;
         Ok(())
     }
 
@@ -477,13 +486,17 @@ impl IoState {
     /// Take every descriptor ready for dispatch, with its ready modes, and
     /// forget the rest of the pending list. Level modes being dispatched
     /// are carried (checked again next timeslice).
-    pub(crate) fn take_ready(&mut self) -> Vec<(RawFd, u8)> {
+    /// `out` is cleared first; the caller keeps it for the next timeslice.
+    pub(crate) fn take_ready(&mut self, out: &mut Vec<(RawFd, u8)>) {
+        out.clear();
         if self.pending.is_empty() {
-            return Vec::new();
+            return;
         }
-        let pending = std::mem::take(&mut self.pending);
-        let mut out = Vec::with_capacity(pending.len());
-        for fd in pending {
+        // Swap in the spare list: carried descriptors are marked into it
+        // below, while this one is read.
+        let spare = std::mem::take(&mut self.spare_pending);
+        let mut pending = std::mem::replace(&mut self.pending, spare);
+        for &fd in &pending {
             let Some(e) = self.entry_mut(fd) else {
                 continue;
             };
@@ -495,20 +508,25 @@ impl IoState {
                 out.push((fd, bits));
             }
         }
-        for &(fd, bits) in &out {
+        pending.clear();
+        self.spare_pending = pending;
+        for &(fd, bits) in out.iter() {
             let level = self.entry(fd).map_or(0, |e| e.live_modes(true));
             if bits & level != 0 {
                 self.mark(fd, 0, bits & level);
             }
         }
-        out
     }
 
-    /// The watches to dispatch for `fd` in `mode` (none while paused).
-    pub(crate) fn watches(&self, fd: RawFd, mode: Mode) -> Vec<Watch> {
-        match self.entry(fd) {
-            Some(e) if !e.modes[mode as usize].paused => e.modes[mode as usize].watches.clone(),
-            _ => Vec::new(),
+    /// The watches to dispatch for `fd` in `mode` (none while paused),
+    /// copied into `out` (cleared first).
+    pub(crate) fn watches_into(&self, fd: RawFd, mode: Mode, out: &mut Vec<Watch>) {
+        out.clear();
+        if let Some(e) = self.entry(fd) {
+            let m = &e.modes[mode as usize];
+            if !m.paused {
+                out.extend(m.watches.iter().cloned());
+            }
         }
     }
 

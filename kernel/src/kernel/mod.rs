@@ -85,6 +85,11 @@ pub(crate) struct Inner {
     /// When the current batch began: the timestamp posts get (see
     /// `fifo_stamp`).
     stamp: Cell<f64>,
+    /// The ready descriptors and the watches of one, kept between
+    /// timeslices by `dispatch_io` so that dispatching I/O allocates
+    /// nothing (empty while a timeslice uses them).
+    ready_scratch: Cell<Vec<(std::os::fd::RawFd, u8)>>,
+    watch_scratch: Cell<Vec<crate::io::Watch>>,
     /// Child processes awaited through `sig_child`.
     children: RefCell<children::ChildTable>,
     /// The OS-signal self-pipe, while some OS signal is wanted.
@@ -154,6 +159,8 @@ impl KernelBuilder {
                 dispatched: Cell::new(0),
                 in_timeslice: Cell::new(false),
                 stamp: Cell::new(0.0),
+                ready_scratch: Cell::new(Vec::new()),
+                watch_scratch: Cell::new(Vec::new()),
                 children: RefCell::new(children::ChildTable::default()),
                 signal_pipe: RefCell::new(None),
                 _sigpipe: crate::os_signals::IgnoreSigpipe::new(),
