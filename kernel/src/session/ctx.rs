@@ -185,18 +185,17 @@ impl<'a, H: 'static> Ctx<'a, H> {
     /// which are lent to the handler and given back emptied, keeping their
     /// capacity. A caller delivering many events in a row — a wheel
     /// delivering records — reuses one list instead of allocating one per
-    /// event. Otherwise the same as `ctx.call(ctx.session(), event, ...)`.
+    /// event. Otherwise the same as `ctx.call(ctx.session(), event, ...)`,
+    /// except that the handler's return value is dropped: this delivers,
+    /// and a delivery has no one to answer (use `call` for a value).
     #[track_caller]
-    pub fn call_self_with(
-        &mut self,
-        event: impl Into<EventName>,
-        args: &mut Args,
-    ) -> Result<Value> {
+    pub fn call_self_with(&mut self, event: impl Into<EventName>, args: &mut Args) -> Result<()> {
         let taken = std::mem::take(args);
         let (result, mut back) = self.self_call(event.into(), taken, Location::caller());
         back.clear();
         *args = back;
-        result
+        // Most handlers return nothing: skip the drop glue for that.
+        result.map(Value::discard)
     }
 
     /// Create a child session of this one: its `_start` runs now, then this
