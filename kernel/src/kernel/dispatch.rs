@@ -80,7 +80,7 @@ impl Kernel {
     /// Run `ev` in its destination session.
     pub(crate) fn deliver(
         &self,
-        ev: Event,
+        mut ev: Event,
         frame: Option<&mut Frame<'_>>,
         if_busy: IfBusy,
     ) -> Result<Value> {
@@ -120,7 +120,6 @@ impl Kernel {
                 }
             }
         };
-        let mut ev = ev;
         let warn_unhandled = warn_unhandled && !ev.hidden;
         self.note_dispatch(&ev, trace);
         let prev_active = self.inner.active.replace(dest);
@@ -155,7 +154,7 @@ impl Kernel {
         if guard.finish() {
             self.flush_deferred(dest);
         }
-        self.handled(result, dest, ev.name, ev.kind, if_busy, warn_unhandled)
+        self.handled(result, dest, &ev.name, ev.kind, if_busy, warn_unhandled)
     }
 
     /// A handler panicked (and was caught): put the session back, then
@@ -190,8 +189,7 @@ impl Kernel {
 
     /// Dispatch to the running handler's own session through the heap it
     /// lent us.
-    fn deliver_lent(&self, ev: Event, frame: &mut Frame<'_>, if_busy: IfBusy) -> Result<Value> {
-        let mut ev = ev;
+    fn deliver_lent(&self, mut ev: Event, frame: &mut Frame<'_>, if_busy: IfBusy) -> Result<Value> {
         let dest = ev.dest;
         let kind = ev.kind;
         self.note_dispatch(&ev, false);
@@ -225,7 +223,7 @@ impl Kernel {
         };
         self.inner.active.set(prev_active);
         *self.inner.active_event.borrow_mut() = prev_event;
-        self.handled(result, dest, ev.name, kind, if_busy, false)
+        self.handled(result, dest, &ev.name, kind, if_busy, false)
     }
 
     fn note_dispatch(&self, ev: &Event, session_trace: bool) {
@@ -250,12 +248,14 @@ impl Kernel {
         );
     }
 
+    /// The handler's value, or what having no handler means here. The
+    /// name is borrowed: only the rare no-handler error keeps a copy.
     #[inline]
     fn handled(
         &self,
         result: Option<Value>,
         dest: SessionId,
-        name: EventName,
+        name: &EventName,
         kind: EventKind,
         if_busy: IfBusy,
         warn_unhandled: bool,
@@ -265,7 +265,7 @@ impl Kernel {
             None if if_busy == IfBusy::Fail => {
                 let e = KernelError::NoHandler {
                     session: dest,
-                    event: name,
+                    event: name.clone(),
                 };
                 log::warn!(target: "poe::usage", "call: {e}");
                 Err(e)
