@@ -20,6 +20,11 @@
 //! per idle connection at 10 000 connections); and `echo_with_idle`
 //! (Server::TCP echo while those 10 000 connections stay open).
 //!
+//! `--client <port> <lines>` is a plain blocking client for counting a
+//! server's instructions per line under callgrind (see
+//! benches/echo/instructions.sh): it sends `lines` 32-byte lines in batches
+//! of 16, each batch once the last was echoed, and checks the echo.
+//!
 //! `POE_BENCH_ONLY=<bench>` runs one bench with all its impls,
 //! `POE_BENCH_ONLY=<bench>/<impl>` one figure (e.g.
 //! `echo_server_tcp/poe-rs`); `POE_BENCH_QUICK=1` shortens the windows;
@@ -135,8 +140,40 @@ impl Bench {
     }
 }
 
+/// `--client <port> <lines>`: see the module documentation. Servers may
+/// answer LF or CR LF (POE's Line filter writes CR LF), as the load
+/// generator allows.
+fn fixed_client(port: u16, lines: usize) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_nodelay(true).unwrap();
+    let payload = b"x".repeat(31);
+    let batch = [payload.clone(), b"\n".to_vec()].concat().repeat(IN_FLIGHT);
+    let mut got = Vec::new();
+    let mut chunk = [0; 4096];
+    for _ in 0..lines / IN_FLIGHT {
+        s.write_all(&batch).expect("write");
+        got.clear();
+        while got.iter().filter(|&&b| b == b'\n').count() < IN_FLIGHT {
+            let n = s.read(&mut chunk).expect("read the echo");
+            assert!(n > 0, "the server closed the connection");
+            got.extend_from_slice(&chunk[..n]);
+        }
+        for line in got.split(|&b| b == b'\n').take(IN_FLIGHT) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            assert_eq!(line, &payload[..], "the echo differs");
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--client") {
+        let port = args[i + 1].parse().expect("--client <port> <lines>");
+        let lines = args[i + 2].parse().expect("--client <port> <lines>");
+        fixed_client(port, lines);
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--serve") {
         match args.get(i + 1).map(String::as_str) {
             Some("poe-select") => servers::poe_select(),
