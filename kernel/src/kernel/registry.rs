@@ -233,12 +233,19 @@ impl Registry {
 
     /// Mark `sid` for the next GC sweep if nothing holds it any more.
     pub(crate) fn check(&mut self, sid: SessionId) {
-        if let Some(s) = self.get_mut(sid) {
-            if !s.marked && s.is_garbage() && s.phase != Phase::Stopping {
-                s.marked = true;
-                self.marked.push(sid);
-                log::trace!(target: "poe::gc", "session {sid} marked for collection");
-            }
+        self.update_and_check(sid, |_| {});
+    }
+
+    /// Apply `change` to `sid`'s slot, then [`check`](Self::check) it: one
+    /// lookup for both, on the path every queued event takes.
+    #[inline]
+    fn update_and_check(&mut self, sid: SessionId, change: impl FnOnce(&mut SessionSlot)) {
+        let Some(s) = self.get_mut(sid) else { return };
+        change(s);
+        if !s.marked && s.is_garbage() && s.phase != Phase::Stopping {
+            s.marked = true;
+            self.marked.push(sid);
+            log::trace!(target: "poe::gc", "session {sid} marked for collection");
         }
     }
 
@@ -256,15 +263,9 @@ impl Registry {
 
     /// Release what a queued event held (it is being dispatched or dropped).
     pub(crate) fn release_event(&mut self, dest: SessionId, source: SessionId) {
-        if let Some(s) = self.get_mut(dest) {
-            s.to_me = s.to_me.saturating_sub(1);
-        }
-        self.check(dest);
+        self.update_and_check(dest, |s| s.to_me = s.to_me.saturating_sub(1));
         if source != dest {
-            if let Some(s) = self.get_mut(source) {
-                s.from_me = s.from_me.saturating_sub(1);
-            }
-            self.check(source);
+            self.update_and_check(source, |s| s.from_me = s.from_me.saturating_sub(1));
         }
     }
 
