@@ -384,6 +384,7 @@ impl IoState {
 
     /// Confirm carried descriptors, then wait up to `timeout` for new
     /// readiness (not at all if something is already ready).
+    #[inline]
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         if self.watch_total == 0 && self.pending.is_empty() && self.signal_fd.is_none() {
             // Nothing to watch: this is only a wait for the next alarm.
@@ -392,6 +393,13 @@ impl IoState {
             }
             return Ok(());
         }
+        self.poll_watched(timeout)
+    }
+
+    /// [`poll`](Self::poll) with descriptors to watch. Out of line, so a
+    /// timeslice with none pays for none of it.
+    #[inline(never)]
+    fn poll_watched(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.verify_carried()?;
         let timeout = if self.has_ready() || self.signal_ready {
             Some(Duration::ZERO)
@@ -487,11 +495,16 @@ impl IoState {
     /// forget the rest of the pending list. Level modes being dispatched
     /// are carried (checked again next timeslice).
     /// `out` is cleared first; the caller keeps it for the next timeslice.
+    #[inline]
     pub(crate) fn take_ready(&mut self, out: &mut Vec<(RawFd, u8)>) {
         out.clear();
-        if self.pending.is_empty() {
-            return;
+        if !self.pending.is_empty() {
+            self.take_pending(out);
         }
+    }
+
+    #[inline(never)]
+    fn take_pending(&mut self, out: &mut Vec<(RawFd, u8)>) {
         // Swap in the spare list: carried descriptors are marked into it
         // below, while this one is read.
         let spare = std::mem::take(&mut self.spare_pending);

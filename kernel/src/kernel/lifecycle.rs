@@ -218,7 +218,7 @@ impl Kernel {
     /// no more (§6.2). Like POE, in rounds: each round takes the sessions
     /// marked so far, most recently marked first; sessions its stops mark
     /// (a parent losing its last child) wait for the next round.
-    #[inline]
+    #[inline(always)]
     pub(super) fn gc_sweep(&self) {
         // Once per timeslice: nothing marked is the common case.
         if self.inner.sessions.borrow().marked.is_empty() {
@@ -227,6 +227,9 @@ impl Kernel {
         self.gc_sweep_rounds();
     }
 
+    /// Out of line: inlined, it made every sweep (two per timeslice, most
+    /// with nothing marked) save and restore registers for the loop.
+    #[inline(never)]
     fn gc_sweep_rounds(&self) {
         loop {
             let mut round = {

@@ -244,9 +244,14 @@ impl Registry {
         change(s);
         if !s.marked && s.is_garbage() && s.phase != Phase::Stopping {
             s.marked = true;
-            self.marked.push(sid);
-            log::trace!(target: "poe::gc", "session {sid} marked for collection");
+            self.mark(sid);
         }
+    }
+
+    #[inline(never)]
+    fn mark(&mut self, sid: SessionId) {
+        self.marked.push(sid);
+        log::trace!(target: "poe::gc", "session {sid} marked for collection");
     }
 
     /// Count a queued event: it holds its destination and its sender.

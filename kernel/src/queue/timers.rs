@@ -202,6 +202,9 @@ impl TimerQueue {
         self.by_name.count(owner)
     }
 
+    /// Out of line: its sift loops would otherwise make every queue read
+    /// (most of which find no alarm due) save and restore registers.
+    #[inline(never)]
     fn remove_key(&mut self, key: usize) -> Expired {
         let t = self.timers.remove(key);
         self.by_name.remove(key);
