@@ -197,7 +197,7 @@ impl ReadWrite {
         if write_now {
             // AutoFlush: write at once; the queued write event still
             // reports errors, watermarks and the flush.
-            let _ = self.inner.borrow_mut().driver.flush(fd);
+            self.flush_now(fd);
         }
         if schedule {
             self.queue_write();
@@ -205,6 +205,8 @@ impl ReadWrite {
         Ok(high)
     }
 
+    /// Once per batch of puts, not per put: kept out of `put`'s body.
+    #[inline(never)]
     fn queue_write(&self) {
         if let Some(k) = self.kernel.upgrade() {
             if k.post_hidden(self.session, self.names.write.clone(), ())
@@ -213,6 +215,12 @@ impl ReadWrite {
                 self.inner.borrow_mut().flush_queued = false;
             }
         }
+    }
+
+    /// AutoFlush's write, once per batch: out of `put`'s body.
+    #[inline(never)]
+    fn flush_now(&self, fd: std::os::fd::RawFd) {
+        let _ = self.inner.borrow_mut().driver.flush(fd);
     }
 
     /// Write what is buffered now instead of after the handler (POE's
