@@ -3,7 +3,7 @@
 
 use super::Kernel;
 use crate::error::{KernelError, Result};
-use crate::event::{Event, EventKind};
+use crate::event::EventKind;
 use crate::name::EventName;
 use crate::queue::timers::Expired;
 use crate::queue::AlarmId;
@@ -76,9 +76,8 @@ impl Kernel {
         args: Args,
         caller: &'static Location<'static>,
     ) -> AlarmId {
-        let mut ev = Event::new(EventKind::Alarm, me, me, name, args);
-        ev.caller_state = self.inner.active_event.borrow().clone();
-        ev.caller = caller;
+        // `me` is the running session: the alarm's sender too.
+        let ev = self.sent_event(EventKind::Alarm, me, name, args, caller);
         log::trace!(target: "poe::alarms", "session {me} sets '{}' for {due:.6}", ev.name);
         self.inner.sessions.borrow_mut().hold_event(me, me);
         self.inner.queue.borrow_mut().add_timer(due, ev)

@@ -330,9 +330,7 @@ impl Kernel {
         args: Args,
         caller: &'static Location<'static>,
     ) -> Result<Value> {
-        let mut ev = Event::new(EventKind::Call, dest, self.inner.active.get(), name, args);
-        ev.caller_state = self.inner.active_event.borrow().clone();
-        ev.caller = caller;
+        let ev = self.sent_event(EventKind::Call, dest, name, args, caller);
         self.deliver(ev, None, IfBusy::Fail)
     }
 

@@ -162,15 +162,13 @@ impl Kernel {
         let mut all = Args::new();
         all.push(Value::from(signal));
         all.extend(args.into_args().into_vec());
-        let mut ev = Event::new(
+        let ev = self.sent_event(
             EventKind::Signal,
             target,
-            self.inner.active.get(),
             "_signal".into(),
             all,
+            Location::caller(),
         );
-        ev.caller_state = self.inner.active_event.borrow().clone();
-        ev.caller = Location::caller();
         self.enqueue(ev);
         Ok(())
     }
