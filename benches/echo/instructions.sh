@@ -14,7 +14,6 @@ N=${1:-20000}
 [ $# -gt 0 ] && shift
 SERVERS=${*:-"poe-select mio poe-readwrite poe-server-tcp tokio"}
 cd "$(dirname "$0")/../.."
-cargo bench --bench echo --no-run 2>/dev/null
 BIN=$(cargo bench --bench echo --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 TMP=$(mktemp -d)

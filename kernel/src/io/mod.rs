@@ -430,10 +430,8 @@ impl IoState {
             }
             reported.push((ev.token().0 as RawFd, bits, closed));
         }
-        for &(fd, bits, _) in &reported {
+        for &(fd, bits, closed) in &reported {
             self.mark(fd, bits, 0);
-        }
-        for &(fd, _, closed) in &reported {
             if closed {
                 if let Some(e) = self.entry_mut(fd) {
                     e.peer_closed = true;
