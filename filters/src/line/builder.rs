@@ -58,7 +58,7 @@ impl LineBuilder {
     }
 
     /// `InputRegexp`: a Perl regexp (the subset listed on
-    /// [`Line`](super::Line)) that matches input terminators.
+    /// [`Line`]) that matches input terminators.
     pub fn input_regexp(mut self, pattern: impl Into<String>) -> Self {
         self.input_regexp = Some(pattern.into());
         self

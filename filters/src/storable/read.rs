@@ -8,7 +8,7 @@ use poe_kernel::{Blessed, Bytes, Map, Text, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThawLimits {
     /// Deepest nesting accepted, in opcodes (default
-    /// [`DEFAULT_MAX_DEPTH`](super::DEFAULT_MAX_DEPTH)).
+    /// [`DEFAULT_MAX_DEPTH`]).
     pub max_depth: usize,
     /// Most octets of `Value`s that back-references (`SX_OBJECT`) may
     /// rebuild, counted as 32 per value plus string lengths (default
