@@ -84,3 +84,40 @@ fn random_set_adjust_and_remove_fire_in_due_time_then_queue_order() {
     let expected_seqs: Vec<i64> = expected.iter().map(|x| x.1).collect();
     assert_eq!(fired_seqs, expected_seqs);
 }
+
+/// A busy loop of posts with no alarm pending reuses one clock reading for
+/// a while (it orders nothing then). The first alarm set must still order
+/// by real time: an alarm due now runs after what was posted before it was
+/// set and before what is posted after, as POE's per-post timestamps do.
+#[test]
+fn an_alarm_due_now_set_in_a_busy_post_loop_runs_between_earlier_and_later_posts() {
+    let k = Kernel::new().unwrap();
+    let seen: Rc<RefCell<Vec<String>>> = Rc::default();
+    let log = |seen: &Rc<RefCell<Vec<String>>>| {
+        let seen = seen.clone();
+        move |ctx: &mut Ctx<'_, u32>| seen.borrow_mut().push(ctx.event().to_string())
+    };
+    k.create(
+        Session::new(0u32)
+            .state("_start", |ctx| ctx.yield_("spin", ()))
+            .state("spin", |ctx| {
+                // Enough timeslices with nothing but posts for the clock
+                // reading to be reused.
+                *ctx.heap += 1;
+                if *ctx.heap < 20 {
+                    ctx.yield_("spin", ());
+                    return;
+                }
+                ctx.yield_("before", ());
+                let now = ctx.now();
+                ctx.alarm_set("alarm", now, ()).unwrap();
+                ctx.yield_("after", ());
+            })
+            .state("before", log(&seen))
+            .state("alarm", log(&seen))
+            .state("after", log(&seen)),
+    )
+    .unwrap();
+    k.run();
+    assert_eq!(*seen.borrow(), ["before", "alarm", "after"]);
+}

@@ -80,6 +80,9 @@ impl Kernel {
         let ev = self.sent_event(EventKind::Alarm, me, name, args, caller);
         log::trace!(target: "poe::alarms", "session {me} sets '{}' for {due:.6}", ev.name);
         self.inner.sessions.borrow_mut().hold_event(me, me);
+        if self.inner.queue.borrow().timers.is_empty() {
+            self.stamp_for_first_alarm();
+        }
         self.inner.queue.borrow_mut().add_timer(due, ev)
     }
 

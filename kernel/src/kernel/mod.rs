@@ -82,9 +82,11 @@ pub(crate) struct Inner {
     dispatched: Cell<u64>,
     /// Inside `run_one_timeslice` (it must not nest).
     in_timeslice: Cell<bool>,
-    /// When the current batch began: the timestamp posts get (see
-    /// `fifo_stamp`).
+    /// The timestamp posts get: when this timeslice (or, with no alarm
+    /// pending, a recent one) began. See `fifo_stamp` and `refresh_stamp`.
     stamp: Cell<f64>,
+    /// Timeslices since `stamp` was last read from the clock.
+    stamp_age: Cell<u32>,
     /// The ready descriptors and the watches of one, kept between
     /// timeslices by `dispatch_io` so that dispatching I/O allocates
     /// nothing (empty while a timeslice uses them).
@@ -159,6 +161,7 @@ impl KernelBuilder {
                 dispatched: Cell::new(0),
                 in_timeslice: Cell::new(false),
                 stamp: Cell::new(0.0),
+                stamp_age: Cell::new(u32::MAX),
                 ready_scratch: Cell::new(Vec::new()),
                 watch_scratch: Cell::new(Vec::new()),
                 children: RefCell::new(children::ChildTable::default()),

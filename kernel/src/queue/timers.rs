@@ -112,6 +112,10 @@ impl TimerQueue {
         self.heap.len()
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
     pub(crate) fn peek(&self) -> Option<(f64, u64)> {
         self.heap.first().map(|e| (e.due, e.seq))
     }
