@@ -322,7 +322,10 @@ impl Kernel {
         log::trace!(target: "poe::events", "self-call '{name}' in {session}");
     }
 
-    /// A synchronous call from the active session to `dest`.
+    /// A synchronous call from the active session to `dest`. Inlined into
+    /// `call`: the event is then built where `deliver` takes it from, not
+    /// built and moved.
+    #[inline]
     pub(crate) fn call_resolved(
         &self,
         dest: SessionId,

@@ -108,7 +108,7 @@ impl<'e> Meta<'e> {
 /// POE) and run it. Returns what it returned (`None`: no handler) and the
 /// argument list it ended with, for a caller that reuses it (see
 /// `Ctx::call_self_with`).
-#[inline]
+#[inline(always)]
 pub(crate) fn invoke<H: 'static>(
     kernel: &Kernel,
     heap: &mut H,
@@ -116,7 +116,7 @@ pub(crate) fn invoke<H: 'static>(
     meta: Meta<'_>,
     args: Args,
 ) -> (Option<Value>, Args) {
-    let default = DEFAULT;
+    let default;
     let (handler, name, args) = {
         let table = states.borrow();
         if let Some(h) = table.get(meta.name) {
@@ -125,7 +125,10 @@ pub(crate) fn invoke<H: 'static>(
             // A wheel's hidden state, removed with its wheel: the wheel's
             // events end with it.
             return (None, args);
-        } else if let Some(h) = table.get(&default) {
+        } else if let Some(h) = table.get({
+            default = DEFAULT;
+            &default
+        }) {
             let args = (
                 Value::from(meta.name.as_str()),
                 Value::List(args.into_vec()),
