@@ -38,8 +38,10 @@ struct Restore<'k> {
 
 impl Restore<'_> {
     /// Put everything back. Returns true if events or a stop waited for
-    /// this heap while it was out.
-    fn finish(mut self) -> bool {
+    /// this heap while it was out. Dropping the guard afterwards does
+    /// nothing more.
+    #[inline]
+    fn finish(&mut self) -> bool {
         self.restore()
     }
 
@@ -163,7 +165,7 @@ impl Kernel {
     #[inline(never)]
     fn handler_panicked(
         &self,
-        guard: Restore<'_>,
+        mut guard: Restore<'_>,
         info: DieInfo,
         kind: EventKind,
         payload: panics::Payload,

@@ -108,10 +108,17 @@ impl Kernel {
         args: Args,
         caller: &'static Location<'static>,
     ) -> Event {
-        let mut ev = Event::new(kind, dest, self.inner.active.get(), name, args);
-        ev.caller_state = self.inner.active_event.borrow().clone();
-        ev.caller = caller;
-        ev
+        // One literal, so the event can be built where it is going.
+        Event {
+            dest,
+            source: self.inner.active.get(),
+            name,
+            args,
+            kind,
+            caller_state: self.inner.active_event.borrow().clone(),
+            caller,
+            hidden: false,
+        }
     }
 
     /// Put an event on the FIFO; it holds its destination and its sender.
