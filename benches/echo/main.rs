@@ -5,7 +5,9 @@
 //! bytes in flight and checks every echoed byte. Prints, per server,
 //! `bench=<name> impl=<impl> metric=lines_per_s` and `metric=cpu_ns_per_line`
 //! (the server's own CPU time per echoed line, which stays comparable when
-//! the generator is the ceiling).
+//! the generator is the ceiling). The servers of one echo bench take turns
+//! in three interleaved rounds, and each reports its median round; the
+//! ratio of each peer's CPU per line to poe-rs's is printed round by round.
 //!
 //! Echo servers: `echo_select` — poe-rs with raw select_read, and a
 //! hand-written mio echo (impl `mio`); `echo_readwrite` — poe-rs
@@ -41,11 +43,41 @@ use std::time::Duration;
 const CONNS: usize = 50;
 const IN_FLIGHT: usize = 16;
 const IDLE_CONNS: usize = 10_000;
+/// Interleaved rounds of each echo bench (see `Bench::echo_rounds`).
+const ECHO_ROUNDS: usize = 3;
 /// Short-lived connections in flight at once in `accept_rate`.
 const ACCEPT_CONCURRENT: usize = 16;
 
 fn report(bench: &str, imp: &str, metric: &str, value: f64) {
     println!("bench={bench} impl={imp} metric={metric} value={value:.0}");
+}
+
+/// The lines of one echo measurement.
+fn report_echo(bench: &str, imp: &str, m: &loadgen::Measured) {
+    report(bench, imp, "lines_per_s", m.lines_per_s());
+    report(bench, imp, "cpu_ns_per_line", m.cpu_ns_per_line());
+    println!(
+        "# {bench} {imp}: server CPU {:.0}% system time ({:.0} ns user, {:.0} ns system per line)",
+        100.0 * m.server_sys / m.server_cpu.max(1e-9),
+        (m.server_cpu - m.server_sys) * 1e9 / m.lines.max(1) as f64,
+        m.server_sys * 1e9 / m.lines.max(1) as f64,
+    );
+    if m.generator_saturated() {
+        println!(
+            "# {bench} {imp}: load generator saturated ({:.0}% of a core): lines_per_s is the generator's ceiling; compare cpu_ns_per_line",
+            100.0 * m.gen_cpu / m.secs
+        );
+    }
+}
+
+/// The median of `runs` by `key` (the middle one of an odd count).
+fn median_by(
+    runs: &[loadgen::Measured],
+    key: impl Fn(&loadgen::Measured) -> f64,
+) -> &loadgen::Measured {
+    let mut order: Vec<&loadgen::Measured> = runs.iter().collect();
+    order.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    order[order.len() / 2]
 }
 
 /// How to start one server under test.
@@ -88,19 +120,59 @@ impl Bench {
     }
 
     fn echo(&self, bench: &str, imp: &str, server: &Server) {
-        let m = loadgen::run(server, CONNS, IN_FLIGHT, self.warmup, self.window).expect("load run");
-        report(bench, imp, "lines_per_s", m.lines_per_s());
-        report(bench, imp, "cpu_ns_per_line", m.cpu_ns_per_line());
-        println!(
-            "# {bench} {imp}: server CPU {:.0}% system time ({:.0} ns user, {:.0} ns system per line)",
-            100.0 * m.server_sys / m.server_cpu.max(1e-9),
-            (m.server_cpu - m.server_sys) * 1e9 / m.lines.max(1) as f64,
-            m.server_sys * 1e9 / m.lines.max(1) as f64,
-        );
-        if m.generator_saturated() {
+        let m = self.measure_echo(server);
+        report_echo(bench, imp, &m);
+    }
+
+    fn measure_echo(&self, server: &Server) -> loadgen::Measured {
+        loadgen::run(server, CONNS, IN_FLIGHT, self.warmup, self.window).expect("load run")
+    }
+
+    /// One echo bench with all its peers, in `ECHO_ROUNDS` interleaved
+    /// rounds (every server once per round, in the same order); each
+    /// server's figures are those of its round with the median CPU per
+    /// line. This machine's speed drifts by a third
+    /// within minutes; measured one after the other, a peer could run in a
+    /// fast minute and poe-rs in a slow one. Interleaving spreads the
+    /// drift over all of them, and the per-round ratios show how much of
+    /// it is left.
+    fn echo_rounds(&self, bench: &str, peers: &[(&'static str, Peer)]) {
+        let servers: Vec<(&str, Server)> = peers
+            .iter()
+            .filter(|&&(imp, peer)| self.wants(bench, imp, peer))
+            .map(|&(imp, peer)| (imp, self.spawn(peer)))
+            .collect();
+        let mut rounds: Vec<Vec<loadgen::Measured>> = servers.iter().map(|_| Vec::new()).collect();
+        for _ in 0..ECHO_ROUNDS {
+            for (i, (_, server)) in servers.iter().enumerate() {
+                rounds[i].push(self.measure_echo(server));
+            }
+        }
+        for ((imp, _), runs) in servers.iter().zip(&rounds) {
+            report_echo(
+                bench,
+                imp,
+                median_by(runs, loadgen::Measured::cpu_ns_per_line),
+            );
+        }
+        let Some(ours) = servers.iter().position(|(imp, _)| *imp == "poe-rs") else {
+            return;
+        };
+        for ((imp, _), runs) in servers.iter().zip(&rounds) {
+            if *imp == "poe-rs" {
+                continue;
+            }
+            let mut ratios: Vec<f64> = runs
+                .iter()
+                .zip(&rounds[ours])
+                .map(|(peer, us)| peer.cpu_ns_per_line() / us.cpu_ns_per_line())
+                .collect();
+            let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}x")).collect();
+            ratios.sort_by(f64::total_cmp);
             println!(
-                "# {bench} {imp}: load generator saturated ({:.0}% of a core): lines_per_s is the generator's ceiling; compare cpu_ns_per_line",
-                100.0 * m.gen_cpu / m.secs
+                "# {bench}: {imp} CPU per line / poe-rs CPU per line, round by round: {} (median {:.2}x)",
+                each.join(" "),
+                ratios[ratios.len() / 2]
             );
         }
     }
@@ -215,24 +287,33 @@ fn main() {
         window,
     };
 
-    let echo_runs = [
-        ("echo_select", "poe-rs", Peer::Rust("poe-select")),
-        ("echo_select", "mio", Peer::Rust("mio")),
-        ("echo_readwrite", "poe-rs", Peer::Rust("poe-readwrite")),
-        ("echo_readwrite", "tokio", Peer::Rust("tokio")),
-        ("echo_readwrite", "perl-poe", Peer::Perl("echo.pl")),
-        ("echo_server_tcp", "poe-rs", Peer::Rust("poe-server-tcp")),
-        ("echo_server_tcp", "tokio", Peer::Rust("tokio")),
+    let echo_benches: [(&str, &[(&str, Peer)]); 3] = [
+        (
+            "echo_select",
+            &[
+                ("poe-rs", Peer::Rust("poe-select")),
+                ("mio", Peer::Rust("mio")),
+            ],
+        ),
+        (
+            "echo_readwrite",
+            &[
+                ("poe-rs", Peer::Rust("poe-readwrite")),
+                ("tokio", Peer::Rust("tokio")),
+                ("perl-poe", Peer::Perl("echo.pl")),
+            ],
+        ),
         (
             "echo_server_tcp",
-            "perl-poe",
-            Peer::Perl("echo_server_tcp.pl"),
+            &[
+                ("poe-rs", Peer::Rust("poe-server-tcp")),
+                ("tokio", Peer::Rust("tokio")),
+                ("perl-poe", Peer::Perl("echo_server_tcp.pl")),
+            ],
         ),
     ];
-    for (bench, imp, peer) in echo_runs {
-        if b.wants(bench, imp, peer) {
-            b.echo(bench, imp, &b.spawn(peer));
-        }
+    for (bench, peers) in echo_benches {
+        b.echo_rounds(bench, peers);
     }
 
     let server_tcp_peers = [
