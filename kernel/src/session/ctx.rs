@@ -189,6 +189,7 @@ impl<'a, H: 'static> Ctx<'a, H> {
     /// except that the handler's return value is dropped: this delivers,
     /// and a delivery has no one to answer (use `call` for a value).
     #[track_caller]
+    #[inline]
     pub fn call_self_with(&mut self, event: impl Into<EventName>, args: &mut Args) -> Result<()> {
         let taken = std::mem::take(args);
         let (result, mut back) = self.self_call(event.into(), taken, Location::caller());

@@ -17,6 +17,7 @@ pub(crate) mod state;
 
 pub use builder::ReadWriteBuilder;
 
+use crate::driver::SysRw;
 use crate::fd::Fd;
 use crate::id::{hidden_state, WheelId};
 use poe_filters::{Filter, FilterError, Line};
@@ -139,15 +140,29 @@ impl ReadWrite {
     /// return value). The write happens after the running handler, with
     /// everything else put meanwhile.
     pub fn put(&self, record: impl Into<Value>) -> Result<bool, FilterError> {
-        self.put_records(std::iter::once(record.into()))
+        let record = record.into();
+        self.queue_records(|driver, output| {
+            driver.put_with(|out| output.put(record, out)).map(drop)
+        })
     }
 
     /// Queue several records (POE's `put(@records)`).
     pub fn put_all(&self, records: impl IntoIterator<Item = Value>) -> Result<bool, FilterError> {
-        self.put_records(records.into_iter())
+        self.queue_records(|driver, output| {
+            for record in records {
+                driver.put_with(|out| output.put(record, out))?;
+            }
+            Ok(())
+        })
     }
 
-    fn put_records(&self, records: impl Iterator<Item = Value>) -> Result<bool, FilterError> {
+    /// Serialize records into the driver with `fill`, then do what new
+    /// output needs. (One record is the common case: `put` passes it
+    /// straight through rather than as a one-item iterator.)
+    fn queue_records(
+        &self,
+        fill: impl FnOnce(&mut SysRw, &mut dyn Filter) -> Result<(), FilterError>,
+    ) -> Result<bool, FilterError> {
         let (high, schedule, write_now, fd) = {
             let mut inner = self.inner.borrow_mut();
             if inner.output_done {
@@ -160,10 +175,7 @@ impl ReadWrite {
                 let Inner {
                     driver, filters, ..
                 } = &mut *inner;
-                let output = filters.output();
-                for record in records {
-                    driver.put_with(|out| output.put(record, out))?;
-                }
+                fill(driver, filters.output())?;
             }
             let buffered = inner.driver.octets_buffered();
             // Crossing HighMark here announces it (POE sets the flag here
