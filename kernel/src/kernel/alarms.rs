@@ -80,10 +80,11 @@ impl Kernel {
         let ev = self.sent_event(EventKind::Alarm, me, name, args, caller);
         log::trace!(target: "poe::alarms", "session {me} sets '{}' for {due:.6}", ev.name);
         self.inner.sessions.borrow_mut().hold_event(me, me);
-        if self.inner.queue.borrow().timers.is_empty() {
+        let mut queue = self.inner.queue.borrow_mut();
+        if queue.timers.is_empty() {
             self.stamp_for_first_alarm();
         }
-        self.inner.queue.borrow_mut().add_timer(due, ev)
+        queue.add_timer(due, ev)
     }
 
     /// Drop removed alarms: release what they held, then free them with no

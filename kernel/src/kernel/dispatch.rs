@@ -26,7 +26,7 @@ pub(crate) enum IfBusy {
     Fail,
 }
 
-/// Restores the active session and puts the heap back: [`Restore::finish`]
+/// Restores the active session and puts the heap back: [`Restore::restore`]
 /// on the normal path, `Drop` when a handler panics.
 struct Restore<'k> {
     kernel: &'k Kernel,
@@ -40,11 +40,6 @@ impl Restore<'_> {
     /// Put everything back. Returns true if events or a stop waited for
     /// this heap while it was out. Dropping the guard afterwards does
     /// nothing more.
-    #[inline]
-    fn finish(&mut self) -> bool {
-        self.restore()
-    }
-
     fn restore(&mut self) -> bool {
         let inner = &self.kernel.inner;
         inner.active.set(self.prev_active);
@@ -153,7 +148,7 @@ impl Kernel {
         } else {
             body.dispatch(self, &mut ev)
         };
-        if guard.finish() {
+        if guard.restore() {
             self.flush_deferred(dest);
         }
         self.handled(result, dest, &ev.name, ev.kind, if_busy, warn_unhandled)
@@ -171,7 +166,7 @@ impl Kernel {
         payload: panics::Payload,
     ) -> KernelError {
         let dest = info.dest;
-        if guard.finish() {
+        if guard.restore() {
             self.flush_deferred(dest);
         }
         let message = panics::message(&payload);

@@ -155,8 +155,7 @@ impl Kernel {
             || self.inner.clock.is_virtual()
             || !self.inner.queue.borrow().timers.is_empty();
         if fresh {
-            self.inner.stamp.set(self.inner.clock.now());
-            self.inner.stamp_age.set(0);
+            self.read_stamp();
         } else {
             self.inner.stamp_age.set(age + 1);
         }
@@ -167,9 +166,13 @@ impl Kernel {
     /// it by the real time (an alarm set in the past runs before them).
     pub(super) fn stamp_for_first_alarm(&self) {
         if self.inner.in_timeslice.get() && self.inner.stamp_age.get() != 0 {
-            self.inner.stamp.set(self.inner.clock.now());
-            self.inner.stamp_age.set(0);
+            self.read_stamp();
         }
+    }
+
+    fn read_stamp(&self) {
+        self.inner.stamp.set(self.inner.clock.now());
+        self.inner.stamp_age.set(0);
     }
 
     /// The timestamp a post gets: the time the current batch started (or

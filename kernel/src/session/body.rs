@@ -116,6 +116,8 @@ pub(crate) fn invoke<H: 'static>(
     meta: Meta<'_>,
     args: Args,
 ) -> (Option<Value>, Args) {
+    // `_default`'s name, built only when it is looked up (it outlives the
+    // table's borrow: the handler's context refers to it).
     let default;
     let (handler, name, args) = {
         let table = states.borrow();
@@ -125,18 +127,17 @@ pub(crate) fn invoke<H: 'static>(
             // A wheel's hidden state, removed with its wheel: the wheel's
             // events end with it.
             return (None, args);
-        } else if let Some(h) = table.get({
+        } else {
             default = DEFAULT;
-            &default
-        }) {
+            let Some(h) = table.get(&default) else {
+                return (None, args);
+            };
             let args = (
                 Value::from(meta.name.as_str()),
                 Value::List(args.into_vec()),
             )
                 .into_args();
             (h, &default, args)
-        } else {
-            return (None, args);
         }
     };
     let mut ctx = Ctx {
