@@ -9,6 +9,9 @@
 //! (one per failed accept), and a cap on dispatched events stops a wheel
 //! that would spin.
 
+mod common;
+
+use common::{exhaust, lower_fd_limit};
 use log::{Level, Log, Metadata, Record};
 use poe_kernel::{ClockKind, Kernel, Session};
 use poe_wheels::SocketFactory;
@@ -39,30 +42,6 @@ impl Log for Recorder {
 }
 
 static RECORDER: Recorder = Recorder;
-
-fn lower_fd_limit(to: u64) {
-    let limit = libc::rlimit {
-        rlim_cur: to,
-        rlim_max: to.max(4096),
-    };
-    // SAFETY: a valid rlimit struct passed by reference for the duration of
-    // the call; lowering the soft limit is always permitted.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-    assert_eq!(rc, 0, "setrlimit: {}", std::io::Error::last_os_error());
-}
-
-/// Open `/dev/null` until the process has no descriptor left.
-fn exhaust(hog: &mut Vec<File>) {
-    loop {
-        match File::open("/dev/null") {
-            Ok(file) => hog.push(file),
-            Err(e) => {
-                assert_eq!(e.raw_os_error(), Some(libc::EMFILE));
-                return;
-            }
-        }
-    }
-}
 
 #[derive(Default)]
 struct Heap {

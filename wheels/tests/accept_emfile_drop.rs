@@ -3,6 +3,9 @@
 //! alarm, and the alarm never reaches `_default`. Its own test binary: it
 //! lowers the process's descriptor limit.
 
+mod common;
+
+use common::{exhaust, lower_fd_limit};
 use poe_kernel::{ClockKind, Kernel, Session};
 use poe_wheels::SocketFactory;
 use std::cell::RefCell;
@@ -20,12 +23,7 @@ struct Heap {
 
 #[test]
 fn a_listener_dropped_during_backoff_lets_the_session_stop_at_once() {
-    let limit = libc::rlimit {
-        rlim_cur: 256,
-        rlim_max: 4096,
-    };
-    // SAFETY: a valid rlimit struct passed by reference for the call.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    lower_fd_limit(256);
     let k = Kernel::builder().clock(ClockKind::Virtual).build().unwrap();
     let log: Rc<RefCell<Vec<String>>> = Rc::default();
     let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
@@ -44,9 +42,7 @@ fn a_listener_dropped_during_backoff_lets_the_session_stop_at_once() {
                 ctx.heap.t0 = ctx.now();
                 let c = TcpStream::connect(("127.0.0.1", port)).unwrap();
                 ctx.heap.clients.push(c);
-                while let Ok(f) = File::open("/dev/null") {
-                    ctx.heap.hog.push(f);
-                }
+                exhaust(&mut ctx.heap.hog);
             })
             .state("failed", move |ctx| {
                 // Backing off now: drop the wheel, free the descriptors.

@@ -173,3 +173,29 @@ pub fn echo_client_to(k: &Kernel, to: Connect, lines: Vec<String>) -> Log {
     .unwrap();
     got
 }
+
+/// Lower this process's descriptor limit to `to` (for the EMFILE tests,
+/// each its own test binary).
+pub fn lower_fd_limit(to: u64) {
+    let limit = libc::rlimit {
+        rlim_cur: to,
+        rlim_max: to.max(4096),
+    };
+    // SAFETY: a valid rlimit struct passed by reference for the duration of
+    // the call; lowering the soft limit is always permitted.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    assert_eq!(rc, 0, "setrlimit: {}", std::io::Error::last_os_error());
+}
+
+/// Open `/dev/null` until the process has no descriptor left.
+pub fn exhaust(hog: &mut Vec<std::fs::File>) {
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(file) => hog.push(file),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::EMFILE));
+                return;
+            }
+        }
+    }
+}
