@@ -37,7 +37,7 @@ fn describe(args: &[Value]) -> String {
 }
 
 fn logging(ctx: &mut Ctx<Holder>) {
-    let line = format!("{} {} {}", ctx.heap.tag, ctx.event(), describe(&ctx.args));
+    let line = format!("{} {} {}", ctx.heap.tag, ctx.event(), describe(ctx.args));
     push(&ctx.heap.log, line);
 }
 

@@ -53,7 +53,7 @@ pub(crate) fn thunk(
         let _ = ctx.refcount_increment(me, THUNK_TAG);
     })
     .state("ikc_invoke", |ctx| {
-        let mut args = std::mem::take(&mut ctx.args).into_vec();
+        let mut args = std::mem::take(ctx.args).into_vec();
         if args.len() < 2 {
             return Value::Undef;
         }

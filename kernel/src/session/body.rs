@@ -38,8 +38,8 @@ pub(crate) struct TypedBody<H: 'static> {
 
 impl<H: 'static> Dispatch for TypedBody<H> {
     fn dispatch(&mut self, kernel: &Kernel, ev: &mut Event) -> Option<Value> {
-        let args = std::mem::take(&mut ev.args);
-        invoke(kernel, &mut self.heap, &self.states, Meta::of(ev), args).0
+        let (meta, args) = Meta::split(ev);
+        invoke(kernel, &mut self.heap, &self.states, meta, args)
     }
 }
 
@@ -63,8 +63,8 @@ pub(crate) struct Lent<'a, H: 'static> {
 
 impl<H: 'static> Dispatch for Lent<'_, H> {
     fn dispatch(&mut self, kernel: &Kernel, ev: &mut Event) -> Option<Value> {
-        let args = std::mem::take(&mut ev.args);
-        invoke(kernel, self.heap, self.states, Meta::of(ev), args).0
+        let (meta, args) = Meta::split(ev);
+        invoke(kernel, self.heap, self.states, meta, args)
     }
 }
 
@@ -90,35 +90,40 @@ pub(crate) struct Meta<'e> {
 }
 
 impl<'e> Meta<'e> {
+    /// A queued event's metadata, and its arguments to lend the handler.
     #[inline]
-    pub(crate) fn of(ev: &'e Event) -> Meta<'e> {
-        Meta {
+    pub(crate) fn split(ev: &'e mut Event) -> (Meta<'e>, &'e mut Args) {
+        let meta = Meta {
             session: ev.dest,
             sender: ev.source,
             name: &ev.name,
             caller_state: ev.caller_state.as_ref(),
             caller: ev.caller,
             hidden: ev.hidden,
-        }
+        };
+        (meta, &mut ev.args)
     }
 }
 
 /// Find the handler for the event (falling back to `_default`, which
 /// receives the original name and a list of the original arguments, as in
-/// POE) and run it. Returns what it returned (`None`: no handler) and the
-/// argument list it ended with, for a caller that reuses it (see
-/// `Ctx::call_self_with`).
+/// POE) and run it, lending it `args`. Returns what it returned (`None`:
+/// no handler). The handler may take arguments out; whatever it leaves is
+/// the caller's to clear or drop (see `Ctx::call_self_with`, which reuses
+/// the list record after record).
 #[inline(always)]
 pub(crate) fn invoke<H: 'static>(
     kernel: &Kernel,
     heap: &mut H,
     states: &SharedStates<H>,
     meta: Meta<'_>,
-    args: Args,
-) -> (Option<Value>, Args) {
-    // `_default`'s name, built only when it is looked up (it outlives the
-    // table's borrow: the handler's context refers to it).
+    args: &mut Args,
+) -> Option<Value> {
+    // `_default`'s name and arguments, built only when it is looked up
+    // (they outlive the table's borrow: the handler's context refers to
+    // them).
     let default;
+    let mut default_args;
     let (handler, name, args) = {
         let table = states.borrow();
         if let Some(h) = table.get(meta.name) {
@@ -126,18 +131,16 @@ pub(crate) fn invoke<H: 'static>(
         } else if meta.hidden {
             // A wheel's hidden state, removed with its wheel: the wheel's
             // events end with it.
-            return (None, args);
+            return None;
         } else {
             default = DEFAULT;
-            let Some(h) = table.get(&default) else {
-                return (None, args);
-            };
-            let args = (
+            let h = table.get(&default)?;
+            default_args = (
                 Value::from(meta.name.as_str()),
-                Value::List(args.into_vec()),
+                Value::List(std::mem::take(args).into_vec()),
             )
                 .into_args();
-            (h, &default, args)
+            (h, &default, &mut default_args)
         }
     };
     let mut ctx = Ctx {
@@ -151,6 +154,5 @@ pub(crate) fn invoke<H: 'static>(
         caller_state: meta.caller_state,
         caller: meta.caller,
     };
-    let result = handler(&mut ctx);
-    (Some(result), std::mem::take(&mut ctx.args))
+    Some(handler(&mut ctx))
 }

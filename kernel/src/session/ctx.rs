@@ -52,8 +52,11 @@ fn no_handler(session: SessionId, event: EventName) -> KernelError {
 pub struct Ctx<'a, H: 'static> {
     /// The session's heap.
     pub heap: &'a mut H,
-    /// The event's arguments (`ARG0`, `ARG1`, ...). Take values out freely.
-    pub args: Args,
+    /// The event's arguments (`ARG0`, `ARG1`, ...), lent by whoever holds
+    /// them: the queued event, or the caller (a wheel lends one list to
+    /// record after record). Take values out freely
+    /// (`std::mem::take(ctx.args)` takes them all).
+    pub args: &'a mut Args,
     pub(crate) kernel: &'a Kernel,
     pub(crate) states: &'a SharedStates<H>,
     pub(crate) session: SessionId,
@@ -152,21 +155,21 @@ impl<'a, H: 'static> Ctx<'a, H> {
                 .kernel
                 .call_resolved(dest, event.into(), args.into_args(), caller);
         }
-        self.self_call(event.into(), args.into_args(), caller).0
+        self.self_call(event.into(), &mut args.into_args(), caller)
     }
 
     /// Run this session's own handler for `name` with the heap this
-    /// handler holds (POE does not switch the active event), giving back
-    /// the argument list the handler ended with. Inlined: it is the body
+    /// handler holds (POE does not switch the active event), lending it
+    /// `args`. Inlined: it is the body
     /// of every InputEvent a wheel delivers (callgrind: 25 instructions a
     /// line more on the echo path when it is a call of its own).
     #[inline(always)]
     fn self_call(
         &mut self,
         name: EventName,
-        args: Args,
+        args: &mut Args,
         caller: &'static Location<'static>,
-    ) -> (Result<Value>, Args) {
+    ) -> Result<Value> {
         let me = self.session;
         self.kernel.note_self_call(me, &name);
         let meta = Meta {
@@ -177,8 +180,7 @@ impl<'a, H: 'static> Ctx<'a, H> {
             caller,
             hidden: false,
         };
-        let (result, back) = invoke(self.kernel, self.heap, self.states, meta, args);
-        (result.ok_or_else(|| no_handler(me, name)), back)
+        invoke(self.kernel, self.heap, self.states, meta, args).ok_or_else(|| no_handler(me, name))
     }
 
     /// Call `event` of this very session with the arguments in `args`,
@@ -191,10 +193,8 @@ impl<'a, H: 'static> Ctx<'a, H> {
     #[track_caller]
     #[inline]
     pub fn call_self_with(&mut self, event: impl Into<EventName>, args: &mut Args) -> Result<()> {
-        let taken = std::mem::take(args);
-        let (result, mut back) = self.self_call(event.into(), taken, Location::caller());
-        back.clear();
-        *args = back;
+        let result = self.self_call(event.into(), args, Location::caller());
+        args.clear();
         // Most handlers return nothing: skip the drop glue for that.
         result.map(Value::discard)
     }

@@ -248,7 +248,7 @@ fn connect_timeout<U: 'static>(cfg: &Config<U>, ctx: C<U>) {
     args.push(Value::from("connect"));
     args.push(Value::from(libc::ETIMEDOUT));
     args.push(Value::from(errno_text(libc::ETIMEDOUT)));
-    ctx.args = args;
+    *ctx.args = args;
     report_connect_error(cfg, ctx);
 }
 

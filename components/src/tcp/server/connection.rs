@@ -162,7 +162,7 @@ fn start<U: 'static>(cfg: &ClientConfig<U>, ctx: &mut Ctx<'_, Connection<U>>) {
     }
     // ClientConnected gets ClientArgs: everything after the socket.
     let client_args: Args = ctx.args[1..].iter().cloned().collect();
-    ctx.args = client_args;
+    *ctx.args = client_args;
     if let Some(pre) = &cfg.pre_connect {
         match pre(ctx, socket) {
             Some(s) => socket = s,
