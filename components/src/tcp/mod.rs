@@ -28,7 +28,9 @@ pub use poe_wheels::socket_factory::SocketDomain as Domain;
 
 /// A callback run inside one of the component's states: it gets the state's
 /// context (heap, arguments, kernel) and may return a value.
-pub(crate) type Callback<H> = Rc<dyn Fn(&mut Ctx<'_, H>) -> Value>;
+/// The same type as a state's [`Handler`](poe_kernel::Handler), so one can
+/// be registered as a state directly.
+pub(crate) type Callback<H> = poe_kernel::Handler<H>;
 
 /// Wrap a user closure as a [`Callback`].
 pub(crate) fn callback<H: 'static, R: Into<Value>>(
@@ -40,7 +42,7 @@ pub(crate) fn callback<H: 'static, R: Into<Value>>(
 /// Run an optional callback.
 pub(crate) fn run<H: 'static>(cb: &Option<Callback<H>>, ctx: &mut Ctx<'_, H>) {
     if let Some(cb) = cb {
-        cb(ctx);
+        cb(ctx).discard();
     }
 }
 

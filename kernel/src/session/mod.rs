@@ -7,6 +7,7 @@ pub(crate) mod states;
 
 pub use ctx::Ctx;
 pub use id::{Dest, SessionId};
+pub use states::Handler;
 
 use crate::name::EventName;
 use crate::value::{Args, IntoArgs, Value};
@@ -79,6 +80,33 @@ impl<H: 'static> Session<H> {
         R: Into<Value>,
     {
         self.states.insert(name.into(), handler(f));
+        self
+    }
+
+    /// Add a state whose handler is already built and shared: every
+    /// session given the same [`Handler`] runs that one closure, with no
+    /// wrapper of its own around it. For a component that starts many
+    /// sessions with the same states (one per connection) and builds their
+    /// handlers once.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use poe_kernel::{Handler, Kernel, Session, Value};
+    ///
+    /// let start: Handler<u32> = Rc::new(|ctx| {
+    ///     *ctx.heap += 1;
+    ///     Value::from(*ctx.heap)
+    /// });
+    /// let kernel = Kernel::new().unwrap();
+    /// for heap in [1, 10] {
+    ///     let created = kernel
+    ///         .create(Session::new(heap).shared_state("_start", start.clone()))
+    ///         .unwrap();
+    ///     assert_eq!(created.start_result.as_i64(), Some(i64::from(heap) + 1));
+    /// }
+    /// ```
+    pub fn shared_state(mut self, name: impl Into<EventName>, handler: Handler<H>) -> Self {
+        self.states.insert(name.into(), handler);
         self
     }
 

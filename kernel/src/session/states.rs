@@ -7,9 +7,12 @@ use crate::value::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-/// A state handler. Shared so a dispatch can hold it while the handler
-/// itself replaces or removes states.
-pub(crate) type Handler<H> = Rc<dyn Fn(&mut Ctx<'_, H>) -> Value>;
+/// A state handler as a session stores it. Shared, so a dispatch can hold
+/// it while the handler itself replaces or removes states, and so one
+/// handler can serve many sessions ([`Session::shared_state`]).
+///
+/// [`Session::shared_state`]: crate::Session::shared_state
+pub type Handler<H> = Rc<dyn Fn(&mut Ctx<'_, H>) -> Value>;
 
 /// Turn a user closure returning anything `Into<Value>` into a [`Handler`].
 pub(crate) fn handler<H, F, R>(f: F) -> Handler<H>

@@ -223,10 +223,17 @@ impl Value {
     }
 
     /// Drop the value, without a call into the drop glue when it owns
-    /// nothing (undef and numbers): for the dispatch hot paths, which drop
-    /// several such values per event.
+    /// nothing (undef and numbers): for hot paths that throw away a
+    /// handler's usual `Undef` return value, or several such arguments
+    /// per event.
+    ///
+    /// ```
+    /// use poe_kernel::Value;
+    /// Value::Undef.discard();
+    /// Value::from("dropped as usual").discard();
+    /// ```
     #[inline]
-    pub(crate) fn discard(self) {
+    pub fn discard(self) {
         if matches!(self, Value::Undef | Value::Int(_) | Value::Float(_)) {
             std::mem::forget(self);
         }

@@ -90,6 +90,7 @@ pub(crate) struct Config<U: 'static> {
     pub connected: Option<Callback<ClientHeap<U>>>,
     pub connect_error: Option<Callback<ClientHeap<U>>>,
     pub disconnected: Option<Callback<ClientHeap<U>>>,
+    /// The input state's handler (ServerInput behind the shutdown check).
     pub server_input: Option<Callback<ClientHeap<U>>>,
     pub server_error: Option<Callback<ClientHeap<U>>>,
     pub server_flushed: Option<Callback<ClientHeap<U>>>,
@@ -190,11 +191,23 @@ impl<U: 'static> ClientBuilder<U> {
         disconnected => disconnected
     );
 
-    client_callback!(
-        /// `ServerInput` (required): each record, `(record, wheel_id)`; not
-        /// called once shutting down.
-        server_input => server_input
-    );
+    /// `ServerInput` (required): each record, `(record, wheel_id)`; not
+    /// called once shutting down.
+    pub fn server_input<R: Into<Value>>(
+        mut self,
+        f: impl Fn(&mut Ctx<'_, ClientHeap<U>>) -> R + 'static,
+    ) -> Self {
+        // Built as the input state itself: no wrapper and no second
+        // dynamic call per record.
+        self.cfg.server_input = Some(Rc::new(move |ctx: &mut Ctx<'_, ClientHeap<U>>| {
+            if ctx.heap.shutdown {
+                Value::Undef
+            } else {
+                f(ctx).into()
+            }
+        }));
+        self
+    }
 
     client_callback!(
         /// `ServerError`: ReadWrite's ErrorEvent. The default logs it (end

@@ -113,11 +113,9 @@ pub(super) fn session<U: 'static>(cfg: Config<U>) -> Session<ClientHeap<U>> {
     state!("got_connect_error", connect_error);
     state!("got_connect_timeout", connect_timeout);
     state!("got_server_error", server_error);
-    state!("got_server_input", |c: &Config<U>, ctx: C<U>| {
-        if !ctx.heap.shutdown {
-            run(&c.server_input, ctx);
-        }
-    });
+    if let Some(input) = &cfg.server_input {
+        s = s.shared_state("got_server_input", input.clone());
+    }
     state!("got_server_flush", |c: &Config<U>, ctx: C<U>| {
         run(&c.server_flushed, ctx);
         if ctx.heap.shutdown {

@@ -108,12 +108,9 @@ pub(super) fn session<U: 'static>(
     .options(cfg.options.clone());
     let c = cfg.clone();
     s = s.state("_start", move |ctx| start(&c, ctx));
-    let c = cfg.clone();
-    s = s.state("tcp_server_got_input", move |ctx| {
-        if !ctx.heap.shutdown {
-            run(&c.input, ctx);
-        }
-    });
+    if let Some(input) = &cfg.input {
+        s = s.shared_state("tcp_server_got_input", input.clone());
+    }
     let c = cfg.clone();
     s = s.state("tcp_server_got_error", move |ctx| got_error(&c, ctx));
     let c = cfg.clone();

@@ -91,6 +91,7 @@ pub(crate) type PreConnect<U> = Rc<dyn Fn(&mut Ctx<'_, Connection<U>>, Socket) -
 /// Everything a connection session needs, shared by all of them.
 pub(crate) struct ClientConfig<U: 'static> {
     pub make_heap: Rc<dyn Fn() -> U>,
+    /// The input state's handler (ClientInput behind the shutdown check).
     pub input: Option<Callback<Connection<U>>>,
     pub connected: Option<Callback<Connection<U>>>,
     pub disconnected: Option<Callback<Connection<U>>>,
@@ -233,12 +234,24 @@ impl<U: 'static> ServerBuilder<U> {
         self
     }
 
-    client_callback!(
-        /// `ClientInput` (required unless `Acceptor`): each input record,
-        /// `(record, wheel_id)`. Not called once the connection is
-        /// shutting down.
-        client_input => input
-    );
+    /// `ClientInput` (required unless `Acceptor`): each input record,
+    /// `(record, wheel_id)`. Not called once the connection is shutting
+    /// down.
+    pub fn client_input<R: Into<Value>>(
+        mut self,
+        f: impl Fn(&mut Ctx<'_, Connection<U>>) -> R + 'static,
+    ) -> Self {
+        // Built once as the connections' input state itself (no wrapper
+        // per session, no second dynamic call per record).
+        self.client.input = Some(Rc::new(move |ctx: &mut Ctx<'_, Connection<U>>| {
+            if ctx.heap.shutdown {
+                Value::Undef
+            } else {
+                f(ctx).into()
+            }
+        }));
+        self
+    }
 
     client_callback!(
         /// `ClientConnected`: the connection session is ready; arguments are
