@@ -102,10 +102,7 @@ pub struct ReadWrite {
 impl ReadWrite {
     /// Start building a wheel on one handle for both directions (a socket).
     pub fn builder(handle: impl AsRawFd + 'static) -> ReadWriteBuilder {
-        ReadWriteBuilder::new(Handles {
-            input: Box::new(handle),
-            output: None,
-        })
+        ReadWriteBuilder::new(Handles::new(Box::new(handle), None))
     }
 
     /// Start building a wheel with separate input and output handles
@@ -114,10 +111,7 @@ impl ReadWrite {
         input: impl AsRawFd + 'static,
         output: impl AsRawFd + 'static,
     ) -> ReadWriteBuilder {
-        ReadWriteBuilder::new(Handles {
-            input: Box::new(input),
-            output: Some(Box::new(output)),
-        })
+        ReadWriteBuilder::new(Handles::new(Box::new(input), Some(Box::new(output))))
     }
 
     /// The wheel's ID (POE's `ID`).

@@ -44,19 +44,35 @@ pub(crate) struct Events {
 /// The descriptors: one handle for both directions, or one each. The
 /// objects are owned so the descriptors stay open while the wheel lives.
 pub(crate) struct Handles {
-    pub input: Box<dyn AsRawFd>,
-    pub output: Option<Box<dyn AsRawFd>>,
+    /// Owned for their lifetime (dropping them closes the descriptors).
+    _input: Box<dyn AsRawFd>,
+    _output: Option<Box<dyn AsRawFd>>,
+    /// Their descriptors, read once: every record and every `put` needs
+    /// one, and asking the boxed handle is a dynamic call.
+    in_fd: RawFd,
+    out_fd: RawFd,
 }
 
 impl Handles {
-    pub fn in_fd(&self) -> RawFd {
-        self.input.as_raw_fd()
+    pub fn new(input: Box<dyn AsRawFd>, output: Option<Box<dyn AsRawFd>>) -> Handles {
+        let in_fd = input.as_raw_fd();
+        let out_fd = output.as_ref().map_or(in_fd, |o| o.as_raw_fd());
+        Handles {
+            _input: input,
+            _output: output,
+            in_fd,
+            out_fd,
+        }
     }
 
+    #[inline]
+    pub fn in_fd(&self) -> RawFd {
+        self.in_fd
+    }
+
+    #[inline]
     pub fn out_fd(&self) -> RawFd {
-        self.output
-            .as_ref()
-            .map_or_else(|| self.input.as_raw_fd(), |o| o.as_raw_fd())
+        self.out_fd
     }
 }
 
