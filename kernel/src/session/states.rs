@@ -58,8 +58,9 @@ impl<H: 'static> Default for StateTable<H> {
 }
 
 impl<H: 'static> StateTable<H> {
-    /// The handler for `name`, shared.
-    #[inline]
+    /// The handler for `name`, shared. The check of the last name found
+    /// is inlined into every dispatch; the search is not.
+    #[inline(always)]
     pub(crate) fn get(&self, name: &EventName) -> Option<Handler<H>> {
         let key = name.identity();
         let (ptr, len, at) = self.last.get();
@@ -68,6 +69,12 @@ impl<H: 'static> StateTable<H> {
                 return Some(h.clone());
             }
         }
+        self.search(name, key)
+    }
+
+    /// `get` for a name other than the last one: find it and remember it.
+    #[inline(never)]
+    fn search(&self, name: &EventName, key: (usize, usize)) -> Option<Handler<H>> {
         let at = self.position(name, key)?;
         self.last.set((key.0, key.1, at));
         self.last_name.set(Some(name.clone()));
