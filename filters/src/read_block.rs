@@ -49,6 +49,7 @@ impl ReadBlock {
     }
 
     /// The next `len` bytes from the current block, if it holds them.
+    #[inline]
     fn slice(&self, len: usize) -> Option<Text> {
         let at = self.at as usize;
         self.block.as_ref()?.slice(at..at + len)

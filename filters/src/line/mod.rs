@@ -161,24 +161,39 @@ impl Line {
 
     /// Find the next terminator: `(line length, terminator length)`. On
     /// failure `scan_from` moves to where the next search may start.
+    ///
+    /// The default mode is inlined into `get_one`; the others are not.
+    #[inline]
     fn find_terminator(&mut self) -> Option<(usize, usize)> {
+        if !matches!(self.input, Input::Generic) {
+            return self.find_configured_terminator();
+        }
+        let data = self.buf.bytes();
+        match find_newline(data, self.scan_from) {
+            Some((i, n, pending)) => {
+                if pending.is_some() {
+                    self.pending_pair = pending;
+                }
+                Some((i, n))
+            }
+            None => {
+                self.scan_from = data.len();
+                None
+            }
+        }
+    }
+
+    /// `find_terminator` for a literal, an autodetected or a regexp
+    /// terminator.
+    #[inline(never)]
+    fn find_configured_terminator(&mut self) -> Option<(usize, usize)> {
         let data = self.buf.bytes();
         let from = self.scan_from;
         let found = match &self.input {
             Input::Generic | Input::Autodetect(Detect::Searching) => {
-                find_either(&data[from..], CR, LF).map(|i| {
-                    let i = from + i;
-                    let other = complement(data[i]);
-                    match data.get(i + 1) {
-                        Some(&next) if next == other => (i, 2),
-                        Some(_) => (i, 1),
-                        None => {
-                            // Maybe half of a pair: drop its other half if
-                            // that is what the next read starts with.
-                            self.pending_pair = Some(other);
-                            (i, 1)
-                        }
-                    }
+                find_newline(data, from).map(|(i, n, pending)| {
+                    self.pending_pair = pending;
+                    (i, n)
                 })
             }
             Input::Literal(t) => find_slice(&data[from..], t).map(|i| (from + i, t.len())),
@@ -219,7 +234,13 @@ impl Line {
     /// Resolve a lone CR or LF left at the very end of the last read
     /// ([`pending_pair`](Line::pending_pair)). Returns false when that
     /// needs more data.
+    #[inline]
     fn settle_split_terminator(&mut self) -> bool {
+        self.pending_pair.is_none() || self.settle_pending_pair()
+    }
+
+    #[inline(never)]
+    fn settle_pending_pair(&mut self) -> bool {
         let Some(other) = self.pending_pair else {
             return true;
         };
@@ -244,6 +265,28 @@ impl Line {
 }
 
 impl Line {
+    /// `get_one` found no complete line: the read cycle is over, unless
+    /// the partial line is already too long.
+    #[inline(never)]
+    fn no_terminator(&mut self) -> Result<Option<Value>, FilterError> {
+        let over = self.scan_from > self.max_length;
+        if over || self.discarding {
+            // The line can only get longer: drop what is known to belong
+            // to it and skip the rest as it comes.
+            self.consume(self.scan_from);
+            self.scan_from = 0;
+            if !self.discarding {
+                self.discarding = true;
+                self.settle();
+                return Err(FilterError::LineTooLong {
+                    limit: self.max_length,
+                });
+            }
+        }
+        self.settle();
+        Ok(None)
+    }
+
     /// Drop `n` bytes from the buffer front.
     fn consume(&mut self, n: usize) {
         self.buf.consume(n);
@@ -265,6 +308,21 @@ fn complement(c: u8) -> u8 {
     }
 }
 
+/// The first newline at or after `from` in POE's default sense
+/// (`\x0D\x0A?|\x0A\x0D?`): `(offset, length, pending)`, where `pending`
+/// is the octet that would complete a lone CR or LF that ends the data
+/// (see [`Line::pending_pair`]).
+#[inline]
+fn find_newline(data: &[u8], from: usize) -> Option<(usize, usize, Option<u8>)> {
+    let i = from + find_either(&data[from..], CR, LF)?;
+    let other = complement(data[i]);
+    Some(match data.get(i + 1) {
+        Some(&next) if next == other => (i, 2, None),
+        Some(_) => (i, 1, None),
+        None => (i, 1, Some(other)),
+    })
+}
+
 impl Filter for Line {
     fn get_one_start(&mut self, data: &[u8]) -> Result<(), FilterError> {
         self.buf.extend_bounded(data, self.max_buffer)
@@ -276,51 +334,37 @@ impl Filter for Line {
                 self.settle();
                 return Ok(None);
             }
-            match self.find_terminator() {
-                Some((len, term_len)) => {
-                    let result = if self.discarding {
-                        None
-                    } else if len > self.max_length {
-                        Some(Err(FilterError::LineTooLong {
-                            limit: self.max_length,
-                        }))
-                    } else {
-                        Some(Ok(self.block.record(self.buf.bytes(), len)))
-                    };
-                    self.consume(len + term_len);
-                    self.scan_from = 0;
-                    self.discarding = false;
-                    match result {
-                        None => continue,
-                        Some(Ok(line)) => return Ok(Some(line)),
-                        Some(Err(e)) => return Err(e),
-                    }
+            let Some((len, term_len)) = self.find_terminator() else {
+                return self.no_terminator();
+            };
+            if self.discarding || len > self.max_length {
+                // The end of a line being skipped, or a line too long.
+                let skipped = self.discarding;
+                self.consume(len + term_len);
+                self.scan_from = 0;
+                self.discarding = false;
+                if skipped {
+                    continue;
                 }
-                None => {
-                    let over = self.scan_from > self.max_length;
-                    if over || self.discarding {
-                        // The line can only get longer: drop what is known
-                        // to belong to it and skip the rest as it comes.
-                        self.consume(self.scan_from);
-                        self.scan_from = 0;
-                        if !self.discarding {
-                            self.discarding = true;
-                            self.settle();
-                            return Err(FilterError::LineTooLong {
-                                limit: self.max_length,
-                            });
-                        }
-                    }
-                    self.settle();
-                    return Ok(None);
-                }
+                return Err(FilterError::LineTooLong {
+                    limit: self.max_length,
+                });
             }
+            let line = self.block.record(self.buf.bytes(), len);
+            self.consume(len + term_len);
+            self.scan_from = 0;
+            return Ok(Some(line));
         }
     }
 
     fn put(&mut self, record: Value, out: &mut Vec<u8>) -> Result<(), FilterError> {
         write_bytes(&record, out)?;
-        out.extend_from_slice(&self.output);
+        match *self.output {
+            // The usual terminators, without a call to memcpy for them.
+            [a, b] => out.extend_from_slice(&[a, b]),
+            [a] => out.push(a),
+            ref long => out.extend_from_slice(long),
+        }
         Ok(())
     }
 
