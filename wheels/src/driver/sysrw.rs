@@ -241,15 +241,17 @@ impl SysRw {
         };
         self.sent += n;
         self.written_total += n as u64;
-        while self
-            .chunk_ends
-            .front()
-            .is_some_and(|&end| end <= self.written_total)
-        {
-            self.chunk_ends.pop_front();
-        }
         if self.sent == self.out.len() {
+            // All written (the usual case): every chunk is done at once.
             self.release_output();
+        } else {
+            while self
+                .chunk_ends
+                .front()
+                .is_some_and(|&end| end <= self.written_total)
+            {
+                self.chunk_ends.pop_front();
+            }
         }
         Ok(self.octets_buffered())
     }
