@@ -23,6 +23,9 @@ pub struct Measured {
     pub server_sys: f64,
     /// The load generator's CPU seconds inside the window.
     pub gen_cpu: f64,
+    /// The server's read-type and write-type system calls inside the
+    /// window (what its system time is mostly made of).
+    pub server_syscalls: (u64, u64),
 }
 
 impl Measured {
@@ -167,13 +170,14 @@ pub fn run(
     let window_start = start + warmup;
     let window_end = window_start + window;
     let mut counting = false;
-    let (mut lines, mut cpu0, mut gen0) = (0u64, (0.0, 0.0), 0.0);
+    let (mut lines, mut cpu0, mut gen0, mut sys0) = (0u64, (0.0, 0.0), 0.0, (0, 0));
     loop {
         let now = Instant::now();
         if !counting && now >= window_start {
             counting = true;
             cpu0 = server.cpu_split();
             gen0 = self_cpu_seconds();
+            sys0 = server.syscalls();
         }
         if now >= window_end {
             break;
@@ -196,7 +200,9 @@ pub fn run(
         .saturating_duration_since(window_start)
         .as_secs_f64();
     let (user, sys) = server.cpu_split();
+    let (reads, writes) = server.syscalls();
     Ok(Measured {
+        server_syscalls: (reads - sys0.0, writes - sys0.1),
         lines,
         secs,
         server_cpu: user + sys - cpu0.0 - cpu0.1,

@@ -62,6 +62,16 @@ fn report_echo(bench: &str, imp: &str, m: &loadgen::Measured) {
         (m.server_cpu - m.server_sys) * 1e9 / m.lines.max(1) as f64,
         m.server_sys * 1e9 / m.lines.max(1) as f64,
     );
+    // /proc counts read(2) and write(2) families, not recvfrom or sendto.
+    let per_call = |calls: u64| match calls {
+        0 => "n/a".to_owned(),
+        n => format!("{:.1}", m.lines as f64 / n as f64),
+    };
+    println!(
+        "# {bench} {imp}: lines per read call {}, per write call {}",
+        per_call(m.server_syscalls.0),
+        per_call(m.server_syscalls.1),
+    );
     if m.generator_saturated() {
         println!(
             "# {bench} {imp}: load generator saturated ({:.0}% of a core): lines_per_s is the generator's ceiling; compare cpu_ns_per_line",

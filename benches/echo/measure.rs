@@ -80,6 +80,20 @@ impl Server {
         (ticks(11) / hz, ticks(12) / hz)
     }
 
+    /// Read-type and write-type system calls the server has made so far
+    /// (`syscr` and `syscw` of /proc/<pid>/io; zeros if unreadable).
+    pub fn syscalls(&self) -> (u64, u64) {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            io.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        (field("syscr:"), field("syscw:"))
+    }
+
     /// Resident memory in bytes.
     pub fn rss_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
