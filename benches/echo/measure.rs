@@ -83,8 +83,8 @@ impl Server {
     /// Read-type and write-type system calls the server has made so far
     /// (`syscr` and `syscw` of /proc/<pid>/io; zeros if unreadable).
     pub fn syscalls(&self) -> (u64, u64) {
-        let io = std::fs::read_to_string(format!("/proc/{}/io", self.child.id()))
-            .unwrap_or_default();
+        let io =
+            std::fs::read_to_string(format!("/proc/{}/io", self.child.id())).unwrap_or_default();
         let field = |name: &str| {
             io.lines()
                 .find_map(|l| l.strip_prefix(name))

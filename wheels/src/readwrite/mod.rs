@@ -133,6 +133,7 @@ impl ReadWrite {
     /// `HighMark` is set and the buffered octets reached it (POE's `put`
     /// return value). The write happens after the running handler, with
     /// everything else put meanwhile.
+    #[inline]
     pub fn put(&self, record: impl Into<Value>) -> Result<bool, FilterError> {
         let record = record.into();
         self.queue_records(|driver, output| {

@@ -28,6 +28,7 @@ impl ServerWheel {
     /// Send a record to the server (POE's `$_[HEAP]{server}->put(...)`).
     /// Returns the high-water flag. When not connected the record is
     /// dropped with a warning and `Ok(false)` returned.
+    #[inline]
     pub fn put(&self, record: impl Into<Value>) -> Result<bool, FilterError> {
         match self {
             ServerWheel::Connected(w) => w.put(record),

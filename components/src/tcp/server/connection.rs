@@ -55,6 +55,7 @@ impl ClientWheel {
     /// Send a record (POE's `$_[HEAP]{client}->put(...)`). Returns the
     /// high-water flag. After the connection closed, the record is dropped
     /// with a warning and `Ok(false)` returned.
+    #[inline]
     pub fn put(&self, record: impl Into<Value>) -> Result<bool, FilterError> {
         match &self.0 {
             Some(w) => w.put(record),
