@@ -86,6 +86,29 @@ impl Text {
         }
     }
 
+    /// The string's octets, without the UTF-8 and char-boundary checks
+    /// that [`as_str`](Text::as_str) repeats on every call: what a filter
+    /// writing the text out needs.
+    ///
+    /// ```
+    /// use poe_kernel::Text;
+    /// assert_eq!(Text::from("héllo").as_bytes(), "héllo".as_bytes());
+    /// ```
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            TextRepr::Inline(i) => i.as_bytes(),
+            TextRepr::Heap(s) => s.as_bytes(),
+            TextRepr::Slice { block, start, len } => {
+                let start = *start as usize;
+                block
+                    .as_bytes()
+                    .get(start..start + *len as usize)
+                    .unwrap_or_default()
+            }
+        }
+    }
+
     /// True when the string lives inline (no heap allocation).
     #[inline]
     pub fn is_inline(&self) -> bool {
