@@ -37,47 +37,82 @@ pub(crate) struct StateTable<H: 'static> {
     entries: Vec<(EventName, Handler<H>)>,
     /// Name -> place in `entries`, once there are more than [`SCAN_LIMIT`].
     index: Option<FxHashMap<EventName, usize>>,
-    /// The identity ([`EventName::identity`]) of the last name looked up
-    /// and found, with its place: a wheel delivers the same event (the
-    /// same literal, or the same shared name) record after record, and
-    /// comparing two words skips the search. `(0, 0, _)` for none.
-    last: Cell<(usize, usize, usize)>,
-    /// That name, held so its identity cannot be reused by another.
-    last_name: Cell<Option<EventName>>,
+    /// Where the last names looked up were found, most recent first
+    /// ([`NO_PLACE`] for none). A session sees the same few events over
+    /// and over — a connection's read, input, write and flushed events,
+    /// round after round — under the same names: the same literal or the
+    /// same shared allocation ([`EventName::identity`]). A name with the
+    /// identity of a slot is tried at that place first, and the place is
+    /// trusted when the name stored there is that name or spelled the
+    /// same, whatever happened to the table since.
+    recent: [Cell<Recent>; RECENT],
 }
+
+/// One of [`StateTable::recent`]: a name's address and length (its
+/// identity, the length cut to 32 bits: the entry's own name is checked
+/// in full on a hit) and its place.
+#[derive(Clone, Copy)]
+struct Recent {
+    ptr: usize,
+    len: u32,
+    at: u32,
+}
+
+/// How many places [`StateTable::recent`] keeps.
+const RECENT: usize = 4;
+
+/// An empty slot of [`StateTable::recent`].
+const NO_PLACE: Recent = Recent {
+    ptr: 0,
+    len: 0,
+    at: u32::MAX,
+};
 
 impl<H: 'static> Default for StateTable<H> {
     fn default() -> Self {
         StateTable {
             entries: Vec::new(),
             index: None,
-            last: Cell::new((0, 0, 0)),
-            last_name: Cell::new(None),
+            recent: std::array::from_fn(|_| Cell::new(NO_PLACE)),
         }
     }
 }
 
 impl<H: 'static> StateTable<H> {
-    /// The handler for `name`, shared. The check of the last name found
-    /// is inlined into every dispatch; the search is not.
+    /// The handler for `name`, shared. The check of the recent places is
+    /// inlined into every dispatch; the search is not.
     #[inline(always)]
     pub(crate) fn get(&self, name: &EventName) -> Option<Handler<H>> {
         let key = name.identity();
-        let (ptr, len, at) = self.last.get();
-        if (ptr, len) == key {
-            if let Some((_, h)) = self.entries.get(at) {
-                return Some(h.clone());
+        for slot in &self.recent {
+            let r = slot.get();
+            if (r.ptr, r.len) == (key.0, key.1 as u32) {
+                if let Some((n, h)) = self.entries.get(r.at as usize) {
+                    // The same name, or one spelled the same (the slot
+                    // may be left from a name since freed).
+                    if n.identity() == key || same_text(n, name) {
+                        return Some(h.clone());
+                    }
+                }
             }
         }
         self.search(name, key)
     }
 
-    /// `get` for a name other than the last one: find it and remember it.
+    /// `get` for a name not found recently: find it and remember its place.
     #[inline(never)]
     fn search(&self, name: &EventName, key: (usize, usize)) -> Option<Handler<H>> {
         let at = self.position(name, key)?;
-        self.last.set((key.0, key.1, at));
-        self.last_name.set(Some(name.clone()));
+        if let Ok(place) = u32::try_from(at) {
+            let mut remembered = Recent {
+                ptr: key.0,
+                len: key.1 as u32,
+                at: place,
+            };
+            for slot in &self.recent {
+                remembered = slot.replace(remembered);
+            }
+        }
         Some(self.entries[at].1.clone())
     }
 
@@ -121,9 +156,6 @@ impl<H: 'static> StateTable<H> {
         if let (Some(index), Some((moved, _))) = (&mut self.index, self.entries.get(at)) {
             index.insert(moved.clone(), at);
         }
-        // Places have moved.
-        self.last.set((0, 0, 0));
-        self.last_name.set(None);
         Some(handler)
     }
 
@@ -167,6 +199,13 @@ impl<H: 'static> ErasedStates for RefCell<StateTable<H>> {
     fn state_names(&self) -> Vec<String> {
         self.borrow().names()
     }
+}
+
+/// Two names built apart, compared by text: out of line, as the names a
+/// session sees most are one and the same.
+#[inline(never)]
+fn same_text(a: &EventName, b: &EventName) -> bool {
+    a.as_str() == b.as_str()
 }
 
 #[cfg(test)]
@@ -223,6 +262,35 @@ mod tests {
                 );
             }
             assert_eq!(t.names().len(), size - 1);
+        }
+    }
+
+    /// More names in turn than the recent places, names built apart from
+    /// the table's own, and places that moved: every lookup still finds
+    /// its own handler.
+    #[test]
+    fn recent_places_never_give_another_states_handler() {
+        let mut t = StateTable::<()>::default();
+        let names: Vec<String> = (0..RECENT + 2).map(|i| format!("n{i}")).collect();
+        let hs: Vec<Handler<()>> = names.iter().map(|_| h()).collect();
+        for (n, hd) in names.iter().zip(&hs) {
+            t.insert(EventName::from(n.clone()), hd.clone());
+        }
+        // The caller's names are allocations of their own, held across
+        // lookups as a wheel holds its event names.
+        let asked: Vec<EventName> = names.iter().map(|n| EventName::from(n.clone())).collect();
+        for _ in 0..3 {
+            for (name, hd) in asked.iter().zip(&hs) {
+                assert!(same(t.get(name), hd), "{name}");
+            }
+        }
+        // Removing n0 moves the last name into its place: the recent
+        // place remembered for n0 now holds another name.
+        assert!(same(t.get(&asked[0]), &hs[0]));
+        t.remove("n0");
+        assert!(t.get(&asked[0]).is_none());
+        for (name, hd) in asked.iter().zip(&hs).skip(1) {
+            assert!(same(t.get(name), hd), "{name} after the move");
         }
     }
 
