@@ -1,7 +1,7 @@
 //! POE::Filter::Stream: no framing at all.
 
 use crate::buffer::FramingBuffer;
-use crate::record::write_bytes;
+use crate::record::put_bytes;
 use crate::{Filter, FilterError};
 use poe_kernel::Value;
 
@@ -47,7 +47,7 @@ impl Filter for Stream {
     }
 
     fn put(&mut self, record: Value, out: &mut Vec<u8>) -> Result<(), FilterError> {
-        write_bytes(&record, out)
+        put_bytes(record, out)
     }
 
     fn get_pending(&self) -> Option<Vec<u8>> {

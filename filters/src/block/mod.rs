@@ -8,7 +8,7 @@ pub(crate) use codec::{
 pub use codec::{DecimalLength, Header, LengthCodec};
 
 use crate::buffer::FramingBuffer;
-use crate::record::write_bytes;
+use crate::record::{put_bytes, write_bytes};
 use crate::{ConfigError, Filter, FilterError};
 use poe_kernel::Value;
 use std::num::NonZeroUsize;
@@ -203,7 +203,7 @@ impl Filter for Block {
 
     fn put(&mut self, record: Value, out: &mut Vec<u8>) -> Result<(), FilterError> {
         match &self.mode {
-            Mode::Fixed(_) => write_bytes(&record, out),
+            Mode::Fixed(_) => put_bytes(record, out),
             Mode::Length(codec) => {
                 // Header first needs the length: bytes and strings have it;
                 // numbers are rendered once into a small string.

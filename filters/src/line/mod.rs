@@ -8,7 +8,7 @@ pub use builder::LineBuilder;
 
 use crate::buffer::FramingBuffer;
 use crate::read_block::ReadBlock;
-use crate::record::{find_either, find_slice, write_bytes};
+use crate::record::{find_either, find_slice, put_bytes};
 use crate::{Filter, FilterError};
 use poe_kernel::Value;
 use regexp::{Regexp, Search};
@@ -171,9 +171,8 @@ impl Line {
         let data = self.buf.bytes();
         match find_newline(data, self.scan_from) {
             Some((i, n, pending)) => {
-                if pending.is_some() {
-                    self.pending_pair = pending;
-                }
+                // None before (get_one settled any pair first).
+                self.pending_pair = pending;
                 Some((i, n))
             }
             None => {
@@ -190,6 +189,7 @@ impl Line {
         let data = self.buf.bytes();
         let from = self.scan_from;
         let found = match &self.input {
+            // Generic is searched in find_terminator; it shares this arm.
             Input::Generic | Input::Autodetect(Detect::Searching) => {
                 find_newline(data, from).map(|(i, n, pending)| {
                     self.pending_pair = pending;
@@ -358,12 +358,7 @@ impl Filter for Line {
     }
 
     fn put(&mut self, record: Value, out: &mut Vec<u8>) -> Result<(), FilterError> {
-        match record {
-            // A received line sent back (the echo case): dropping the
-            // Text alone skips the drop glue of every other Value kind.
-            Value::Str(text) => out.extend_from_slice(text.as_bytes()),
-            other => write_bytes(&other, out)?,
-        }
+        put_bytes(record, out)?;
         match *self.output {
             // The usual terminators, without a call to memcpy for them.
             [a, b] => out.extend_from_slice(&[a, b]),
