@@ -28,9 +28,27 @@ pub use poe_wheels::socket_factory::SocketDomain as Domain;
 
 /// A callback run inside one of the component's states: it gets the state's
 /// context (heap, arguments, kernel) and may return a value.
+///
 /// The same type as a state's [`Handler`](poe_kernel::Handler), so one can
 /// be registered as a state directly.
 pub(crate) type Callback<H> = poe_kernel::Handler<H>;
+
+/// A connection's input state (ClientInput, ServerInput): `f` for each
+/// record, unless `shutting_down` says the heap's connection is closing.
+/// Built once per component and registered as the state itself: no
+/// wrapper per session, no second dynamic call per record.
+pub(crate) fn input_state<H: 'static, R: Into<Value>>(
+    shutting_down: impl Fn(&H) -> bool + 'static,
+    f: impl Fn(&mut Ctx<'_, H>) -> R + 'static,
+) -> Callback<H> {
+    Rc::new(move |ctx: &mut Ctx<'_, H>| {
+        if shutting_down(ctx.heap) {
+            Value::Undef
+        } else {
+            f(ctx).into()
+        }
+    })
+}
 
 /// Wrap a user closure as a [`Callback`].
 pub(crate) fn callback<H: 'static, R: Into<Value>>(

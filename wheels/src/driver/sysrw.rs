@@ -188,6 +188,11 @@ impl SysRw {
     /// Queue bytes that `fill` appends straight into the output buffer (a
     /// filter serializing a record) as one chunk. If `fill` fails, what it
     /// appended is dropped. Returns the octets now buffered.
+    ///
+    /// Always inlined: it is a few lines around `fill`, and left to LLVM it
+    /// was inlined or not depending on where its caller was instantiated
+    /// (21 instructions a line on the Server::TCP echo).
+    #[inline(always)]
     pub fn put_with<E>(
         &mut self,
         fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,

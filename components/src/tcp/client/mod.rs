@@ -5,7 +5,7 @@ mod session;
 
 pub use session::{ClientHeap, ServerWheel};
 
-use super::{callback, Callback, ComponentError, Domain, FilterSpec};
+use super::{callback, input_state, Callback, ComponentError, Domain, FilterSpec};
 use poe_kernel::{Ctx, EventName, IntoArgs, Kernel, SessionId, SessionOptions, Value};
 use poe_wheels::socket_factory::{Address, Port};
 use socket2::Socket;
@@ -197,15 +197,7 @@ impl<U: 'static> ClientBuilder<U> {
         mut self,
         f: impl Fn(&mut Ctx<'_, ClientHeap<U>>) -> R + 'static,
     ) -> Self {
-        // Built as the input state itself: no wrapper and no second
-        // dynamic call per record.
-        self.cfg.server_input = Some(Rc::new(move |ctx: &mut Ctx<'_, ClientHeap<U>>| {
-            if ctx.heap.shutdown {
-                Value::Undef
-            } else {
-                f(ctx).into()
-            }
-        }));
+        self.cfg.server_input = Some(input_state(|h: &ClientHeap<U>| h.shutdown, f));
         self
     }
 

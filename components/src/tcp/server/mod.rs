@@ -7,7 +7,7 @@ mod listener;
 pub use connection::{ClientWheel, Connection};
 pub use listener::Listener;
 
-use super::{callback, Callback, ComponentError, Domain, FilterSpec};
+use super::{callback, input_state, Callback, ComponentError, Domain, FilterSpec};
 use poe_kernel::{Ctx, EventName, IntoArgs, Kernel, SessionId, SessionOptions, Value};
 use poe_wheels::socket_factory::Address;
 use socket2::Socket;
@@ -241,15 +241,7 @@ impl<U: 'static> ServerBuilder<U> {
         mut self,
         f: impl Fn(&mut Ctx<'_, Connection<U>>) -> R + 'static,
     ) -> Self {
-        // Built once as the connections' input state itself (no wrapper
-        // per session, no second dynamic call per record).
-        self.client.input = Some(Rc::new(move |ctx: &mut Ctx<'_, Connection<U>>| {
-            if ctx.heap.shutdown {
-                Value::Undef
-            } else {
-                f(ctx).into()
-            }
-        }));
+        self.client.input = Some(input_state(|c: &Connection<U>| c.shutdown, f));
         self
     }
 
