@@ -6,7 +6,7 @@
 //! `bench=<name> impl=<impl> metric=lines_per_s` and `metric=cpu_ns_per_line`
 //! (the server's own CPU time per echoed line, which stays comparable when
 //! the generator is the ceiling). The servers of one echo bench take turns
-//! in three interleaved rounds, and each reports its median round; the
+//! in three interleaved rounds (`POE_BENCH_ROUNDS`), and each reports its median round; the
 //! ratio of each peer's CPU per line to poe-rs's is printed round by round.
 //!
 //! Echo servers: `echo_select` — poe-rs with raw select_read, and a
@@ -31,6 +31,13 @@
 //! `POE_BENCH_ONLY=<bench>/<impl>` one figure (e.g.
 //! `echo_server_tcp/poe-rs`); `POE_BENCH_QUICK=1` shortens the windows;
 //! `POE_BENCH_NO_PERL=1` skips Perl.
+//!
+//! A/B runs against an older build: `POE_BENCH_BASELINE=<echo bench
+//! binary>` adds impl `baseline` to each echo bench — that binary serving
+//! the same server as poe-rs — and `POE_BENCH_ROUNDS=<n>` sets the number of
+//! interleaved rounds (default 3). Copy `target/release/deps/echo-<hash>`
+//! aside before the change, then run the new build with both set; the
+//! printed per-round ratios `baseline / poe-rs` are the A/B result.
 
 mod loadgen;
 mod measure;
@@ -43,7 +50,8 @@ use std::time::Duration;
 const CONNS: usize = 50;
 const IN_FLIGHT: usize = 16;
 const IDLE_CONNS: usize = 10_000;
-/// Interleaved rounds of each echo bench (see `Bench::echo_rounds`).
+/// Interleaved rounds of each echo bench (see `Bench::echo_rounds`),
+/// unless `POE_BENCH_ROUNDS` says otherwise.
 const ECHO_ROUNDS: usize = 3;
 /// Short-lived connections in flight at once in `accept_rate`.
 const ACCEPT_CONCURRENT: usize = 16;
@@ -97,12 +105,16 @@ enum Peer {
     Rust(&'static str),
     /// `perl benches/peers/<file>`.
     Perl(&'static str),
+    /// The `POE_BENCH_BASELINE` binary with `--serve <name>`.
+    Baseline(&'static str),
 }
 
 struct Bench {
     exe: String,
     perl_ok: bool,
     only: Option<String>,
+    baseline: Option<String>,
+    rounds: usize,
     warmup: Duration,
     window: Duration,
 }
@@ -121,6 +133,10 @@ impl Bench {
     fn spawn(&self, peer: Peer) -> Server {
         let started = match peer {
             Peer::Rust(name) => Server::spawn(&self.exe, &["--serve", name], 0),
+            Peer::Baseline(name) => {
+                let exe = self.baseline.as_deref().expect("POE_BENCH_BASELINE");
+                Server::spawn(exe, &["--serve", name], 0)
+            }
             Peer::Perl(file) => {
                 let path = format!("{}/benches/peers/{file}", env!("CARGO_MANIFEST_DIR"));
                 Server::spawn("perl", &[&path], 0)
@@ -138,7 +154,7 @@ impl Bench {
         loadgen::run(server, CONNS, IN_FLIGHT, self.warmup, self.window).expect("load run")
     }
 
-    /// One echo bench with all its peers, in `ECHO_ROUNDS` interleaved
+    /// One echo bench with all its peers, in `self.rounds` interleaved
     /// rounds (every server once per round, in the same order); each
     /// server's figures are those of its round with the median CPU per
     /// line. This machine's speed drifts by a third
@@ -147,13 +163,27 @@ impl Bench {
     /// drift over all of them, and the per-round ratios show how much of
     /// it is left.
     fn echo_rounds(&self, bench: &str, peers: &[(&'static str, Peer)]) {
+        let mut peers = peers.to_vec();
+        if self.baseline.is_some() {
+            let ours = peers.iter().find_map(|&(imp, peer)| match peer {
+                Peer::Rust(name) if imp == "poe-rs" => Some(name),
+                _ => None,
+            });
+            if let Some(name) = ours {
+                peers.insert(1, ("baseline", Peer::Baseline(name)));
+            }
+        }
         let servers: Vec<(&str, Server)> = peers
             .iter()
-            .filter(|&&(imp, peer)| self.wants(bench, imp, peer))
+            .filter(|&&(imp, peer)| {
+                // The baseline runs whenever poe-rs does.
+                let imp = if imp == "baseline" { "poe-rs" } else { imp };
+                self.wants(bench, imp, peer)
+            })
             .map(|&(imp, peer)| (imp, self.spawn(peer)))
             .collect();
         let mut rounds: Vec<Vec<loadgen::Measured>> = servers.iter().map(|_| Vec::new()).collect();
-        for _ in 0..ECHO_ROUNDS {
+        for _ in 0..self.rounds {
             for (i, (_, server)) in servers.iter().enumerate() {
                 rounds[i].push(self.measure_echo(server));
             }
@@ -293,6 +323,12 @@ fn main() {
             .to_owned(),
         perl_ok,
         only: std::env::var("POE_BENCH_ONLY").ok(),
+        baseline: std::env::var("POE_BENCH_BASELINE").ok(),
+        rounds: std::env::var("POE_BENCH_ROUNDS")
+            .ok()
+            .map(|n| n.parse().expect("POE_BENCH_ROUNDS=<rounds>"))
+            .unwrap_or(ECHO_ROUNDS)
+            .max(1),
         warmup,
         window,
     };
