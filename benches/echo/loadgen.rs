@@ -26,6 +26,8 @@ pub struct Measured {
     /// The server's read-type and write-type system calls inside the
     /// window (what its system time is mostly made of).
     pub server_syscalls: (u64, u64),
+    /// Times the server went to sleep inside the window.
+    pub server_sleeps: u64,
 }
 
 impl Measured {
@@ -171,6 +173,7 @@ pub fn run(
     let window_end = window_start + window;
     let mut counting = false;
     let (mut lines, mut cpu0, mut gen0, mut sys0) = (0u64, (0.0, 0.0), 0.0, (0, 0));
+    let mut sleeps0 = 0;
     loop {
         let now = Instant::now();
         if !counting && now >= window_start {
@@ -178,6 +181,7 @@ pub fn run(
             cpu0 = server.cpu_split();
             gen0 = self_cpu_seconds();
             sys0 = server.syscalls();
+            sleeps0 = server.sleeps();
         }
         if now >= window_end {
             break;
@@ -203,6 +207,7 @@ pub fn run(
     let (reads, writes) = server.syscalls();
     Ok(Measured {
         server_syscalls: (reads - sys0.0, writes - sys0.1),
+        server_sleeps: server.sleeps() - sleeps0,
         lines,
         secs,
         server_cpu: user + sys - cpu0.0 - cpu0.1,

@@ -65,7 +65,8 @@ fn report_echo(bench: &str, imp: &str, m: &loadgen::Measured) {
     report(bench, imp, "lines_per_s", m.lines_per_s());
     report(bench, imp, "cpu_ns_per_line", m.cpu_ns_per_line());
     println!(
-        "# {bench} {imp}: server CPU {:.0}% system time ({:.0} ns user, {:.0} ns system per line)",
+        "# {bench} {imp}: server busy {:.0}% of its core, {:.0}% of that system time ({:.0} ns user, {:.0} ns system per line)",
+        100.0 * m.server_cpu / m.secs,
         100.0 * m.server_sys / m.server_cpu.max(1e-9),
         (m.server_cpu - m.server_sys) * 1e9 / m.lines.max(1) as f64,
         m.server_sys * 1e9 / m.lines.max(1) as f64,
@@ -79,6 +80,10 @@ fn report_echo(bench: &str, imp: &str, m: &loadgen::Measured) {
         "# {bench} {imp}: lines per read call {}, per write call {}",
         per_call(m.server_syscalls.0),
         per_call(m.server_syscalls.1),
+    );
+    println!(
+        "# {bench} {imp}: lines per sleep {}",
+        per_call(m.server_sleeps)
     );
     if m.generator_saturated() {
         println!(

@@ -94,6 +94,19 @@ impl Server {
         (field("syscr:"), field("syscw:"))
     }
 
+    /// Times the server has gone to sleep waiting (voluntary context
+    /// switches of its main thread; 0 if unreadable). A server that sleeps
+    /// after every few lines pays the kernel's sleep and wake-up on each.
+    pub fn sleeps(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    }
+
     /// Resident memory in bytes.
     pub fn rss_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
