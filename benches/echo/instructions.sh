@@ -8,6 +8,10 @@
 #
 #   benches/echo/instructions.sh [lines] [server...]
 #
+# ECHO_CONNS=50 spreads the lines over 50 connections written to before
+# any echo is read, so each poll finds many of them ready (as in the
+# timed bench) and per-poll costs are shared out as they are there.
+#
 # Servers: poe-select mio poe-readwrite poe-server-tcp tokio (default: all).
 set -eu
 N=${1:-20000}
@@ -30,7 +34,7 @@ count() {
         [ -n "$port" ] && break
         sleep 0.1
     done
-    "$BIN" --client "$port" "$2"
+    "$BIN" --client "$port" "$2" "${ECHO_CONNS:-1}"
     # The servers run until killed; callgrind still writes its counts.
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true

@@ -136,13 +136,17 @@ impl Conn {
 }
 
 /// Drive `conns` connections with `in_flight` lines each: warm up, then
-/// count verified echoes for `window`.
+/// count verified echoes for `window`. With `pace`, at most that many
+/// lines per second are sent: an echoed batch is sent again only once the
+/// rate allows it, so a server faster than the pace has idle time and its
+/// CPU per line is its own cost, not 1 / the rate both sides can reach.
 pub fn run(
     server: &Server,
     conns: usize,
     in_flight: usize,
     warmup: Duration,
     window: Duration,
+    pace: Option<f64>,
 ) -> io::Result<Measured> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
@@ -174,11 +178,30 @@ pub fn run(
     let mut counting = false;
     let (mut lines, mut cpu0, mut gen0, mut sys0) = (0u64, (0.0, 0.0), 0.0, (0, 0));
     let mut sleeps0 = 0;
+    let mut total0 = 0.0;
+    // Paced: lines echoed but not sent again yet, per connection, and the
+    // lines sent since `start` beyond the first `in_flight` of each.
+    let mut owed = vec![0usize; conns];
+    let mut resent = 0u64;
     loop {
         let now = Instant::now();
+        if let Some(rate) = pace {
+            let allowed = (now.duration_since(start).as_secs_f64() * rate) as u64;
+            for (id, c) in all.iter_mut().enumerate() {
+                let n = owed[id];
+                if n == 0 || resent + n as u64 > allowed {
+                    continue;
+                }
+                owed[id] = 0;
+                resent += n as u64;
+                c.queue(id, n);
+                c.write_out()?;
+            }
+        }
         if !counting && now >= window_start {
             counting = true;
             cpu0 = server.cpu_split();
+            total0 = server.cpu_seconds();
             gen0 = self_cpu_seconds();
             sys0 = server.syscalls();
             sleeps0 = server.sleeps();
@@ -186,7 +209,11 @@ pub fn run(
         if now >= window_end {
             break;
         }
-        poll.poll(&mut events, Some(Duration::from_millis(50)))?;
+        let wait = match pace {
+            Some(_) if owed.iter().any(|&n| n > 0) => Duration::from_millis(1),
+            _ => Duration::from_millis(50),
+        };
+        poll.poll(&mut events, Some(wait))?;
         for ev in events.iter() {
             let id = ev.token().0;
             let c = &mut all[id];
@@ -195,7 +222,10 @@ pub fn run(
                 if counting {
                     lines += n;
                 }
-                c.queue(id, n as usize);
+                match pace {
+                    Some(_) => owed[id] += n as usize,
+                    None => c.queue(id, n as usize),
+                }
             }
             c.write_out()?;
         }
@@ -203,15 +233,18 @@ pub fn run(
     let secs = window_end
         .saturating_duration_since(window_start)
         .as_secs_f64();
+    let server_cpu = server.cpu_seconds() - total0;
     let (user, sys) = server.cpu_split();
+    let (user, sys) = (user - cpu0.0, sys - cpu0.1);
     let (reads, writes) = server.syscalls();
     Ok(Measured {
         server_syscalls: (reads - sys0.0, writes - sys0.1),
         server_sleeps: server.sleeps() - sleeps0,
         lines,
         secs,
-        server_cpu: user + sys - cpu0.0 - cpu0.1,
-        server_sys: sys - cpu0.1,
+        server_cpu,
+        // The precise total, split as the ticks split it.
+        server_sys: server_cpu * sys / (user + sys).max(1e-9),
         gen_cpu: self_cpu_seconds() - gen0,
     })
 }

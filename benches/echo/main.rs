@@ -4,10 +4,18 @@
 //! (this process, pinned to CPU 1) keeps 50 connections x 16 lines of 32
 //! bytes in flight and checks every echoed byte. Prints, per server,
 //! `bench=<name> impl=<impl> metric=lines_per_s` and `metric=cpu_ns_per_line`
-//! (the server's own CPU time per echoed line, which stays comparable when
-//! the generator is the ceiling). The servers of one echo bench take turns
-//! in three interleaved rounds (`POE_BENCH_ROUNDS`), and each reports its median round; the
-//! ratio of each peer's CPU per line to poe-rs's is printed round by round.
+//! (the server's own CPU time per echoed line). The servers of one echo
+//! bench take turns in three interleaved rounds (`POE_BENCH_ROUNDS`), and
+//! each reports its median round; the ratio of each peer's CPU per line to
+//! poe-rs's is printed round by round.
+//!
+//! Flat out, on a two-core machine, the generator's core and the server's
+//! are both nearly full: a server that never sleeps spends all of its core
+//! whatever its own cost, and its CPU per line is about 1 / lines_per_s
+//! (the output says how busy each server was and how often it slept).
+//! `echo_server_tcp_paced` therefore also runs poe-rs and tokio at a fixed
+//! 1.5 M lines/s, which both sustain with idle time to spare: there, CPU
+//! per line is the server's own cost.
 //!
 //! Echo servers: `echo_select` — poe-rs with raw select_read, and a
 //! hand-written mio echo (impl `mio`); `echo_readwrite` — poe-rs
@@ -22,10 +30,11 @@
 //! per idle connection at 10 000 connections); and `echo_with_idle`
 //! (Server::TCP echo while those 10 000 connections stay open).
 //!
-//! `--client <port> <lines>` is a plain blocking client for counting a
-//! server's instructions per line under callgrind (see
+//! `--client <port> <lines> [conns]` is a plain blocking client for
+//! counting a server's instructions per line under callgrind (see
 //! benches/echo/instructions.sh): it sends `lines` 32-byte lines in batches
-//! of 16, each batch once the last was echoed, and checks the echo.
+//! of 16 over `conns` connections (default 1), each round once the last
+//! was echoed, and checks the echo.
 //!
 //! `POE_BENCH_ONLY=<bench>` runs one bench with all its impls,
 //! `POE_BENCH_ONLY=<bench>/<impl>` one figure (e.g.
@@ -53,6 +62,10 @@ const IDLE_CONNS: usize = 10_000;
 /// Interleaved rounds of each echo bench (see `Bench::echo_rounds`),
 /// unless `POE_BENCH_ROUNDS` says otherwise.
 const ECHO_ROUNDS: usize = 3;
+/// The fixed load of `echo_server_tcp_paced`: about two thirds of what
+/// either Rust server echoes flat out on the reference machine, so both
+/// have idle time and their CPU per line is their own cost.
+const PACED_LINES_PER_S: f64 = 1_500_000.0;
 /// Short-lived connections in flight at once in `accept_rate`.
 const ACCEPT_CONCURRENT: usize = 16;
 
@@ -103,6 +116,9 @@ fn median_by(
     order[order.len() / 2]
 }
 
+/// One echo bench: its name, its pace (`None`: flat out) and its peers.
+type EchoBench<'a> = (&'a str, Option<f64>, &'a [(&'a str, Peer)]);
+
 /// How to start one server under test.
 #[derive(Clone, Copy)]
 enum Peer {
@@ -151,12 +167,12 @@ impl Bench {
     }
 
     fn echo(&self, bench: &str, imp: &str, server: &Server) {
-        let m = self.measure_echo(server);
+        let m = self.measure_echo(server, None);
         report_echo(bench, imp, &m);
     }
 
-    fn measure_echo(&self, server: &Server) -> loadgen::Measured {
-        loadgen::run(server, CONNS, IN_FLIGHT, self.warmup, self.window).expect("load run")
+    fn measure_echo(&self, server: &Server, pace: Option<f64>) -> loadgen::Measured {
+        loadgen::run(server, CONNS, IN_FLIGHT, self.warmup, self.window, pace).expect("load run")
     }
 
     /// One echo bench with all its peers, in `self.rounds` interleaved
@@ -167,7 +183,7 @@ impl Bench {
     /// fast minute and poe-rs in a slow one. Interleaving spreads the
     /// drift over all of them, and the per-round ratios show how much of
     /// it is left.
-    fn echo_rounds(&self, bench: &str, peers: &[(&'static str, Peer)]) {
+    fn echo_rounds(&self, bench: &str, pace: Option<f64>, peers: &[(&'static str, Peer)]) {
         let mut peers = peers.to_vec();
         if self.baseline.is_some() {
             let ours = peers.iter().find_map(|&(imp, peer)| match peer {
@@ -190,7 +206,7 @@ impl Bench {
         let mut rounds: Vec<Vec<loadgen::Measured>> = servers.iter().map(|_| Vec::new()).collect();
         for _ in 0..self.rounds {
             for (i, (_, server)) in servers.iter().enumerate() {
-                rounds[i].push(self.measure_echo(server));
+                rounds[i].push(self.measure_echo(server, pace));
             }
         }
         for ((imp, _), runs) in servers.iter().zip(&rounds) {
@@ -257,28 +273,39 @@ impl Bench {
     }
 }
 
-/// `--client <port> <lines>`: see the module documentation. Servers may
-/// answer LF or CR LF (POE's Line filter writes CR LF), as the load
-/// generator allows.
-fn fixed_client(port: u16, lines: usize) {
+/// `--client <port> <lines> [conns]`: see the module documentation.
+/// With `conns` connections, each round writes one batch to every
+/// connection before reading any echo, so the server finds many of them
+/// ready at once, as under the load generator. Servers may answer LF or
+/// CR LF (POE's Line filter writes CR LF), as the load generator allows.
+fn fixed_client(port: u16, lines: usize, conns: usize) {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_nodelay(true).unwrap();
+    let mut streams: Vec<std::net::TcpStream> = (0..conns)
+        .map(|_| {
+            let s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            s.set_nodelay(true).unwrap();
+            s
+        })
+        .collect();
     let payload = b"x".repeat(31);
     let batch = [payload.clone(), b"\n".to_vec()].concat().repeat(IN_FLIGHT);
     let mut got = Vec::new();
     let mut chunk = [0; 4096];
-    for _ in 0..lines / IN_FLIGHT {
-        s.write_all(&batch).expect("write");
-        got.clear();
-        while got.iter().filter(|&&b| b == b'\n').count() < IN_FLIGHT {
-            let n = s.read(&mut chunk).expect("read the echo");
-            assert!(n > 0, "the server closed the connection");
-            got.extend_from_slice(&chunk[..n]);
+    for _ in 0..lines / (IN_FLIGHT * conns) {
+        for s in &mut streams {
+            s.write_all(&batch).expect("write");
         }
-        for line in got.split(|&b| b == b'\n').take(IN_FLIGHT) {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            assert_eq!(line, &payload[..], "the echo differs");
+        for s in &mut streams {
+            got.clear();
+            while got.iter().filter(|&&b| b == b'\n').count() < IN_FLIGHT {
+                let n = s.read(&mut chunk).expect("read the echo");
+                assert!(n > 0, "the server closed the connection");
+                got.extend_from_slice(&chunk[..n]);
+            }
+            for line in got.split(|&b| b == b'\n').take(IN_FLIGHT) {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                assert_eq!(line, &payload[..], "the echo differs");
+            }
         }
     }
 }
@@ -288,7 +315,8 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--client") {
         let port = args[i + 1].parse().expect("--client <port> <lines>");
         let lines = args[i + 2].parse().expect("--client <port> <lines>");
-        fixed_client(port, lines);
+        let conns = args.get(i + 3).map_or(1, |c| c.parse().expect("[conns]"));
+        fixed_client(port, lines, conns);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--serve") {
@@ -338,9 +366,10 @@ fn main() {
         window,
     };
 
-    let echo_benches: [(&str, &[(&str, Peer)]); 3] = [
+    let echo_benches: [EchoBench; 4] = [
         (
             "echo_select",
+            None,
             &[
                 ("poe-rs", Peer::Rust("poe-select")),
                 ("mio", Peer::Rust("mio")),
@@ -348,6 +377,7 @@ fn main() {
         ),
         (
             "echo_readwrite",
+            None,
             &[
                 ("poe-rs", Peer::Rust("poe-readwrite")),
                 ("tokio", Peer::Rust("tokio")),
@@ -356,15 +386,24 @@ fn main() {
         ),
         (
             "echo_server_tcp",
+            None,
             &[
                 ("poe-rs", Peer::Rust("poe-server-tcp")),
                 ("tokio", Peer::Rust("tokio")),
                 ("perl-poe", Peer::Perl("echo_server_tcp.pl")),
             ],
         ),
+        (
+            "echo_server_tcp_paced",
+            Some(PACED_LINES_PER_S),
+            &[
+                ("poe-rs", Peer::Rust("poe-server-tcp")),
+                ("tokio", Peer::Rust("tokio")),
+            ],
+        ),
     ];
-    for (bench, peers) in echo_benches {
-        b.echo_rounds(bench, peers);
+    for (bench, pace, peers) in echo_benches {
+        b.echo_rounds(bench, pace, peers);
     }
 
     let server_tcp_peers = [

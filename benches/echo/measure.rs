@@ -60,13 +60,35 @@ impl Server {
         Ok(Server { child, port })
     }
 
-    /// User + system CPU seconds the server has used.
+    /// User + system CPU seconds the server has used, to the nanosecond:
+    /// the scheduler's run time of each of its threads (/proc schedstat).
+    /// The tick counts of /proc stat move in 10 ms steps, which is 2.5% of
+    /// a short window. Falls back to them where schedstat is missing.
     pub fn cpu_seconds(&self) -> f64 {
-        let (user, system) = self.cpu_split();
-        user + system
+        let mut total_ns = 0u64;
+        let mut found = false;
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()));
+        for task in tasks.into_iter().flatten().flatten() {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            if let Some(ns) = stat
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                total_ns += ns;
+                found = true;
+            }
+        }
+        if found {
+            total_ns as f64 * 1e-9
+        } else {
+            let (user, system) = self.cpu_split();
+            user + system
+        }
     }
 
-    /// User and system CPU seconds the server has used, apart.
+    /// User and system CPU seconds the server has used, apart (in clock
+    /// ticks: good for the split, coarse for the total).
     pub fn cpu_split(&self) -> (f64, f64) {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
