@@ -39,8 +39,13 @@ impl Measured {
         self.server_cpu * 1e9 / self.lines.max(1) as f64
     }
 
+    /// The share of its core the server was running.
+    pub fn server_busy(&self) -> f64 {
+        self.server_cpu / self.secs
+    }
+
     /// The generator used (nearly) all of its core: the server may be
-    /// faster than the figure shows.
+    /// faster than lines_per_s shows.
     pub fn generator_saturated(&self) -> bool {
         self.gen_cpu / self.secs > 0.9
     }

@@ -79,28 +79,32 @@ fn report_echo(bench: &str, imp: &str, m: &loadgen::Measured) {
     report(bench, imp, "cpu_ns_per_line", m.cpu_ns_per_line());
     println!(
         "# {bench} {imp}: server busy {:.0}% of its core, {:.0}% of that system time ({:.0} ns user, {:.0} ns system per line)",
-        100.0 * m.server_cpu / m.secs,
+        100.0 * m.server_busy(),
         100.0 * m.server_sys / m.server_cpu.max(1e-9),
         (m.server_cpu - m.server_sys) * 1e9 / m.lines.max(1) as f64,
         m.server_sys * 1e9 / m.lines.max(1) as f64,
     );
     // /proc counts read(2) and write(2) families, not recvfrom or sendto.
-    let per_call = |calls: u64| match calls {
+    let lines_per = |times: u64| match times {
         0 => "n/a".to_owned(),
         n => format!("{:.1}", m.lines as f64 / n as f64),
     };
     println!(
-        "# {bench} {imp}: lines per read call {}, per write call {}",
-        per_call(m.server_syscalls.0),
-        per_call(m.server_syscalls.1),
-    );
-    println!(
-        "# {bench} {imp}: lines per sleep {}",
-        per_call(m.server_sleeps)
+        "# {bench} {imp}: lines per read call {}, per write call {}, per sleep {}",
+        lines_per(m.server_syscalls.0),
+        lines_per(m.server_syscalls.1),
+        lines_per(m.server_sleeps),
     );
     if m.generator_saturated() {
+        // With the server's core full too, its CPU per line is about
+        // 1 / lines_per_s whatever its own cost (see the module docs).
+        let compare = if m.server_busy() > 0.95 {
+            "the server's core is full too, so its CPU per line is about 1 / lines_per_s (echo_server_tcp_paced compares costs)"
+        } else {
+            "compare cpu_ns_per_line"
+        };
         println!(
-            "# {bench} {imp}: load generator saturated ({:.0}% of a core): lines_per_s is the generator's ceiling; compare cpu_ns_per_line",
+            "# {bench} {imp}: load generator saturated ({:.0}% of a core): lines_per_s is the generator's ceiling; {compare}",
             100.0 * m.gen_cpu / m.secs
         );
     }
@@ -280,6 +284,11 @@ impl Bench {
 /// CR LF (POE's Line filter writes CR LF), as the load generator allows.
 fn fixed_client(port: u16, lines: usize, conns: usize) {
     use std::io::{Read, Write};
+    // instructions.sh divides by the lines it asked for.
+    assert!(
+        conns > 0 && lines.is_multiple_of(IN_FLIGHT * conns),
+        "--client: lines must be a multiple of {IN_FLIGHT} x conns"
+    );
     let mut streams: Vec<std::net::TcpStream> = (0..conns)
         .map(|_| {
             let s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");

@@ -105,40 +105,36 @@ impl Server {
     /// Read-type and write-type system calls the server has made so far
     /// (`syscr` and `syscw` of /proc/<pid>/io; zeros if unreadable).
     pub fn syscalls(&self) -> (u64, u64) {
-        let io =
-            std::fs::read_to_string(format!("/proc/{}/io", self.child.id())).unwrap_or_default();
-        let field = |name: &str| {
-            io.lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        (field("syscr:"), field("syscw:"))
+        let io = self.proc_file("io");
+        (field(&io, "syscr:"), field(&io, "syscw:"))
     }
 
     /// Times the server has gone to sleep waiting (voluntary context
     /// switches of its main thread; 0 if unreadable). A server that sleeps
     /// after every few lines pays the kernel's sleep and wake-up on each.
     pub fn sleeps(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0)
+        field(&self.proc_file("status"), "voluntary_ctxt_switches:")
     }
 
     /// Resident memory in bytes.
     pub fn rss_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
+        // "VmRSS:   1234 kB"
+        field(&self.proc_file("status").replace(" kB", ""), "VmRSS:") * 1024
     }
+
+    /// /proc/<pid>/<name>, empty if unreadable.
+    fn proc_file(&self, name: &str) -> String {
+        std::fs::read_to_string(format!("/proc/{}/{name}", self.child.id())).unwrap_or_default()
+    }
+}
+
+/// The number after `name` on its line of a /proc `Key: value` file
+/// (0 when missing).
+fn field(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 impl Drop for Server {
