@@ -107,13 +107,9 @@ impl From<&EventName> for EventName {
 impl PartialEq for EventName {
     #[inline]
     fn eq(&self, other: &EventName) -> bool {
-        // The same literal is one address: no byte comparison needed.
-        if let (Repr::Static(a), Repr::Static(b)) = (&self.0, &other.0) {
-            if std::ptr::eq(*a, *b) {
-                return true;
-            }
-        }
-        self.as_str() == other.as_str()
+        // The same literal or the same shared text is one address: no
+        // byte comparison needed.
+        self.identity() == other.identity() || self.as_str() == other.as_str()
     }
 }
 impl Eq for EventName {}

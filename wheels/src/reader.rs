@@ -66,29 +66,30 @@ pub(crate) fn drain<H: 'static, T>(
     let mut reads = 0;
     let mut drained = false;
     loop {
+        // Deliver every record the filter can frame, in batches to one
+        // event name (a handler may rename the event: a new batch).
         loop {
-            let Some(rc) = weak.upgrade() else {
-                return Ended::Stopped;
-            };
-            let (next, event) = {
+            let event = {
+                let Some(rc) = weak.upgrade() else {
+                    return Ended::Stopped;
+                };
                 let mut wheel = rc.borrow_mut();
-                let Some(s) = source(&mut *wheel) else {
-                    return Ended::Stopped;
-                };
-                let Some(event) = s.event.cloned() else {
-                    return Ended::Stopped;
-                };
-                (s.filter.get_one(), event)
-            };
-            drop(rc);
-            match next {
-                Ok(Some(record)) => {
-                    args.push(record);
-                    args.push(Value::from(id));
-                    let _ = ctx.call_self_with(event, &mut args);
+                match source(&mut *wheel).and_then(|s| s.event.cloned()) {
+                    Some(event) => event,
+                    None => return Ended::Stopped,
                 }
-                Ok(None) => break,
-                Err(e) => return failed(libc::EBADMSG, e.to_string()),
+            };
+            let mut batch = Batch::Framed;
+            ctx.call_self_each(&event, &mut args, |args| {
+                batch = next_record(weak, &source, &event, id, args);
+                batch == Batch::Delivering
+            });
+            match batch {
+                Batch::Delivering => unreachable!("a batch ends only when no record is left"),
+                Batch::Framed => break,
+                Batch::Renamed => continue,
+                Batch::Stopped => return Ended::Stopped,
+                Batch::Malformed(message) => return failed(libc::EBADMSG, message),
             }
         }
         let Some(rc) = weak.upgrade() else {
@@ -127,6 +128,54 @@ pub(crate) fn drain<H: 'static, T>(
             (Ok(ReadOutcome::Eof), _) => return failed(0, String::new()),
             (Err(e), _) => return Ended::Failed(Failure::new("read", errno_of(&e))),
         }
+    }
+}
+
+/// Where one batch of records stands, after each record.
+#[derive(Debug, PartialEq, Eq)]
+enum Batch {
+    /// A record is in the argument list, to be delivered.
+    Delivering,
+    /// Every record framed so far was delivered: time to read.
+    Framed,
+    /// The wheel's event changed name: a new batch, to the new name.
+    Renamed,
+    /// The wheel is gone, or this side stopped reading.
+    Stopped,
+    /// The filter refused the input.
+    Malformed(String),
+}
+
+/// Put the next framed record, and the wheel id, in `args` for `event`.
+/// Nothing of the wheel stays borrowed: the handler that gets the record
+/// may call any wheel method, or drop the wheel.
+#[inline]
+fn next_record<T>(
+    weak: &Weak<RefCell<T>>,
+    source: &impl Fn(&mut T) -> Option<Source<'_>>,
+    event: &EventName,
+    id: WheelId,
+    args: &mut Args,
+) -> Batch {
+    let Some(rc) = weak.upgrade() else {
+        return Batch::Stopped;
+    };
+    let mut wheel = rc.borrow_mut();
+    let Some(s) = source(&mut *wheel) else {
+        return Batch::Stopped;
+    };
+    match s.event {
+        Some(now) if now == event => {}
+        Some(_) => return Batch::Renamed,
+        None => return Batch::Stopped,
+    }
+    match s.filter.get_one() {
+        Ok(Some(record)) => {
+            args.refill([record, Value::from(id)]);
+            Batch::Delivering
+        }
+        Ok(None) => Batch::Framed,
+        Err(e) => Batch::Malformed(e.to_string()),
     }
 }
 

@@ -388,6 +388,60 @@ fn a_wheel_dropped_in_its_own_input_event_sends_nothing_more() {
     assert_eq!(*out.borrow(), ["input a"]);
 }
 
+/// The records of one read go out as a batch to one event name; renaming
+/// the event in the middle sends the rest of the batch to the new name,
+/// and a handler replacing its state is seen by the very next record.
+#[test]
+fn renaming_or_replacing_the_input_state_mid_read_takes_effect_at_the_next_record() {
+    let k = Kernel::new().unwrap();
+    let (mine, mut theirs) = UnixStream::pair().unwrap();
+    theirs.write_all(b"a\nb\nc\nd\n").unwrap();
+    drop(theirs);
+    let out = logged();
+    let o = out.clone();
+    let mine = RefCell::new(Some(mine));
+    k.create(
+        Session::new(Pair::default())
+            .state("_start", move |ctx| {
+                let w = ReadWrite::builder(mine.borrow_mut().take().unwrap())
+                    .input_event("input")
+                    .error_event("error")
+                    .build(ctx)
+                    .unwrap();
+                ctx.heap.wheel = Some(w);
+            })
+            .state("input", |ctx| {
+                log_event(ctx);
+                let w = ctx.heap.wheel.as_ref().unwrap();
+                w.event(ReadWriteEvent::Input, Some("renamed".into()));
+            })
+            .state("renamed", |ctx| {
+                log_event(ctx);
+                ctx.state("renamed", |ctx| {
+                    log_event(ctx);
+                    ctx.heap.log.push("(replaced)".into());
+                });
+            })
+            .state("error", |ctx| ctx.heap.wheel = None)
+            .state("_stop", move |ctx| {
+                *o.borrow_mut() = std::mem::take(&mut ctx.heap.log)
+            }),
+    )
+    .unwrap();
+    k.run();
+    assert_eq!(
+        *out.borrow(),
+        [
+            "input a",
+            "renamed b",
+            "renamed c",
+            "(replaced)",
+            "renamed d",
+            "(replaced)"
+        ]
+    );
+}
+
 #[test]
 fn write_errors_and_eof_are_reported_with_errno() {
     let k = Kernel::new().unwrap();

@@ -199,6 +199,100 @@ impl<'a, H: 'static> Ctx<'a, H> {
         result.map(Value::discard)
     }
 
+    /// Call `event` of this session once for each argument list `next`
+    /// leaves in `args`, until `next` returns false: the same calls, in the
+    /// same order, as `while next(args) { ctx.call_self_with(event, args) }`,
+    /// handler return values dropped alike — except that `next` gets the
+    /// list as the last handler left it, to refill ([`Args::refill`]
+    /// replaces values in place) or clear.
+    ///
+    /// What differs is the cost. A wheel delivering the records of one read
+    /// makes many calls in a row to one state, so the handler is looked up
+    /// once for all of them (again only after the session's states change:
+    /// a handler that replaces its own state sends the next record to the
+    /// new one) and one context serves every call. Without a handler for
+    /// `event`, each call goes to `_default` or is refused as
+    /// `call_self_with` would.
+    ///
+    /// `next` runs between the calls, with nothing of the session borrowed:
+    /// it is where the caller checks that it should go on at all (the
+    /// wheel still exists, reading is not paused).
+    ///
+    /// ```
+    /// use poe_kernel::{Args, Kernel, Session, Value};
+    /// let kernel = Kernel::new().unwrap();
+    /// kernel
+    ///     .create(
+    ///         Session::new(Vec::<i64>::new())
+    ///             .state("_start", |ctx| {
+    ///                 let mut records = [3, 1, 2].into_iter();
+    ///                 let mut args = Args::new();
+    ///                 ctx.call_self_each(&"record".into(), &mut args, |args| {
+    ///                     records.next().map(|r| args.refill([Value::from(r)])).is_some()
+    ///                 });
+    ///                 assert_eq!(ctx.heap, &[3, 1, 2]);
+    ///             })
+    ///             .state("record", |ctx| {
+    ///                 let r = ctx.arg(0).as_i64().unwrap();
+    ///                 ctx.heap.push(r);
+    ///             }),
+    ///     )
+    ///     .unwrap();
+    /// ```
+    #[track_caller]
+    #[inline]
+    pub fn call_self_each(
+        &mut self,
+        event: &EventName,
+        args: &mut Args,
+        mut next: impl FnMut(&mut Args) -> bool,
+    ) {
+        let caller = Location::caller();
+        let (kernel, states, me) = (self.kernel, self.states, self.session);
+        loop {
+            let (handler, generation) = {
+                let table = states.borrow();
+                match table.get(event) {
+                    Some(h) => (h, table.generation()),
+                    None => {
+                        drop(table);
+                        // `_default`, or the warning, call by call.
+                        while next(args) {
+                            let result = self.self_call(event.clone(), args, caller);
+                            result.map(Value::discard).ok();
+                        }
+                        return;
+                    }
+                }
+            };
+            // Compared after each call: a handler may point its context at
+            // another heap (a leaked one); the next call must get the
+            // session's own.
+            let heap: *const H = &*self.heap;
+            let mut ctx = Ctx {
+                heap: &mut *self.heap,
+                args: &mut *args,
+                kernel,
+                states,
+                session: me,
+                sender: me,
+                event,
+                caller_state: Some(self.event),
+                caller,
+            };
+            loop {
+                if !next(ctx.args) {
+                    return;
+                }
+                kernel.note_self_call(me, event);
+                handler(&mut ctx).discard();
+                if states.borrow().generation() != generation || !std::ptr::eq(&*ctx.heap, heap) {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Create a child session of this one: its `_start` runs now, then this
     /// session's `_child('create', ...)` — before `create` returns, as POE.
     pub fn create<C: 'static>(&mut self, session: Session<C>) -> Result<Created> {

@@ -46,6 +46,10 @@ pub(crate) struct StateTable<H: 'static> {
     /// trusted when the name stored there is that name or spelled the
     /// same, whatever happened to the table since.
     recent: [Cell<Recent>; RECENT],
+    /// Bumped by every insert and remove: a caller that resolved a handler
+    /// once for many calls ([`Ctx::call_self_each`]) re-resolves it when
+    /// this moved.
+    generation: u64,
 }
 
 /// One of [`StateTable::recent`]: a name's address and length (its
@@ -74,6 +78,7 @@ impl<H: 'static> Default for StateTable<H> {
             entries: Vec::new(),
             index: None,
             recent: std::array::from_fn(|_| Cell::new(NO_PLACE)),
+            generation: 0,
         }
     }
 }
@@ -127,7 +132,14 @@ impl<H: 'static> StateTable<H> {
         }
     }
 
+    /// Changes whenever a handler is added, replaced or removed.
+    #[inline]
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     pub(crate) fn insert(&mut self, name: EventName, h: Handler<H>) -> Option<Handler<H>> {
+        self.generation += 1;
         if let Some(at) = self.position(&name, name.identity()) {
             return Some(std::mem::replace(&mut self.entries[at].1, h));
         }
@@ -148,6 +160,7 @@ impl<H: 'static> StateTable<H> {
     }
 
     pub(crate) fn remove(&mut self, name: &str) -> Option<Handler<H>> {
+        self.generation += 1;
         let at = match &mut self.index {
             Some(index) => index.remove(name)?,
             None => self.entries.iter().position(|(n, _)| n.as_str() == name)?,

@@ -104,6 +104,43 @@ impl Args {
         }
     }
 
+    /// Make the list exactly `values`, dropping what it held. A list that
+    /// already holds that many values has them replaced in place, which is
+    /// cheaper than `clear` and a `push` each: the case of a list refilled
+    /// call after call ([`Ctx::call_self_each`](crate::Ctx::call_self_each)).
+    ///
+    /// ```
+    /// use poe_kernel::{Args, Value};
+    /// let mut a = Args::from(vec![Value::from(1), Value::from(2)]);
+    /// a.refill([Value::from("x"), Value::from(3)]);
+    /// assert_eq!(a.into_vec(), vec![Value::from("x"), Value::from(3)]);
+    /// let mut b = Args::new();
+    /// b.refill([Value::from(1), Value::from(2), Value::from(3)]);
+    /// assert_eq!(b.len(), 3);
+    /// ```
+    #[inline(always)]
+    pub fn refill<const N: usize>(&mut self, values: [Value; N]) {
+        if let Ok(slots) = <&mut [Value; N]>::try_from(&mut **self) {
+            let old = std::mem::replace(slots, values);
+            // Mostly scalars (a wheel id, a taken record left as undef):
+            // no drop glue for those.
+            if old.iter().all(Value::is_scalar) {
+                std::mem::forget(old);
+            }
+        } else {
+            self.refill_resized(values);
+        }
+    }
+
+    /// `refill` when the length changes.
+    #[inline(never)]
+    fn refill_resized<const N: usize>(&mut self, values: [Value; N]) {
+        self.clear();
+        for v in values {
+            self.push(v);
+        }
+    }
+
     /// Move argument `i` out, leaving `Undef` (`Undef` when absent).
     #[inline]
     pub fn take(&mut self, i: usize) -> Value {

@@ -234,9 +234,15 @@ impl Value {
     /// ```
     #[inline]
     pub fn discard(self) {
-        if matches!(self, Value::Undef | Value::Int(_) | Value::Float(_)) {
+        if self.is_scalar() {
             std::mem::forget(self);
         }
+    }
+
+    /// Undef, an integer or a float: a value that owns nothing.
+    #[inline]
+    pub(crate) fn is_scalar(&self) -> bool {
+        matches!(self, Value::Undef | Value::Int(_) | Value::Float(_))
     }
 
     /// The name of the variant, for messages.
