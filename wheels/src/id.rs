@@ -38,7 +38,9 @@ impl fmt::Display for WheelId {
 impl From<WheelId> for Value {
     #[inline]
     fn from(id: WheelId) -> Value {
-        Value::from(id.0)
+        // Counted up from 1: no process makes 2^63 wheels, so the ID is
+        // always an integer (no check for the float case of a u64).
+        Value::Int(id.0 as i64)
     }
 }
 

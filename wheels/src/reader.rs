@@ -13,7 +13,7 @@ use crate::driver::{ReadOutcome, SysRw};
 use crate::error::{errno_of, Failure};
 use crate::fd::Fd;
 use crate::WheelId;
-use poe_filters::Filter;
+use poe_filters::{Filter, FilterError};
 use poe_kernel::{Args, Ctx, EventName, Mode, Value};
 use std::cell::RefCell;
 use std::os::fd::RawFd;
@@ -66,31 +66,8 @@ pub(crate) fn drain<H: 'static, T>(
     let mut reads = 0;
     let mut drained = false;
     loop {
-        // Deliver every record the filter can frame, in batches to one
-        // event name (a handler may rename the event: a new batch).
-        loop {
-            let event = {
-                let Some(rc) = weak.upgrade() else {
-                    return Ended::Stopped;
-                };
-                let mut wheel = rc.borrow_mut();
-                match source(&mut *wheel).and_then(|s| s.event.cloned()) {
-                    Some(event) => event,
-                    None => return Ended::Stopped,
-                }
-            };
-            let mut batch = Batch::Framed;
-            ctx.call_self_each(&event, &mut args, |args| {
-                batch = next_record(weak, &source, &event, id, args);
-                batch == Batch::Delivering
-            });
-            match batch {
-                Batch::Delivering => unreachable!("a batch ends only when no record is left"),
-                Batch::Framed => break,
-                Batch::Renamed => continue,
-                Batch::Stopped => return Ended::Stopped,
-                Batch::Malformed(message) => return failed(libc::EBADMSG, message),
-            }
+        if let Some(ended) = deliver_framed(ctx, weak, id, &source, &mut args) {
+            return ended;
         }
         let Some(rc) = weak.upgrade() else {
             return Ended::Stopped;
@@ -131,8 +108,49 @@ pub(crate) fn drain<H: 'static, T>(
     }
 }
 
+/// Deliver every record the filter can frame, in batches to one event
+/// name (a handler may rename the event: a new batch). `None` when it is
+/// time to read more.
+///
+/// Kept out of `drain`'s body so that the per-record step inlines into
+/// the delivery loop.
+#[inline(never)]
+fn deliver_framed<H: 'static, T>(
+    ctx: &mut Ctx<'_, H>,
+    weak: &Weak<RefCell<T>>,
+    id: WheelId,
+    source: &impl Fn(&mut T) -> Option<Source<'_>>,
+    args: &mut Args,
+) -> Option<Ended> {
+    loop {
+        let event = weak.upgrade().and_then(|rc| {
+            let mut wheel = rc.borrow_mut();
+            source(&mut *wheel).and_then(|s| s.event.cloned())
+        });
+        let Some(event) = event else {
+            return Some(Ended::Stopped);
+        };
+        let mut batch = Batch::Framed;
+        let mut refused = None;
+        ctx.call_self_each(&event, args, |args| {
+            batch = next_record(weak, source, &event, id, args, &mut refused);
+            batch == Batch::Delivering
+        });
+        match batch {
+            Batch::Delivering => unreachable!("a batch ends only when no record is left"),
+            Batch::Framed => return None,
+            Batch::Renamed => continue,
+            Batch::Stopped => return Some(Ended::Stopped),
+            Batch::Malformed => {
+                let message = refused.map(|e: FilterError| e.to_string());
+                return Some(failed(libc::EBADMSG, message.unwrap_or_default()));
+            }
+        }
+    }
+}
+
 /// Where one batch of records stands, after each record.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Batch {
     /// A record is in the argument list, to be delivered.
     Delivering,
@@ -142,8 +160,8 @@ enum Batch {
     Renamed,
     /// The wheel is gone, or this side stopped reading.
     Stopped,
-    /// The filter refused the input.
-    Malformed(String),
+    /// The filter refused the input (the error is beside it).
+    Malformed,
 }
 
 /// Put the next framed record, and the wheel id, in `args` for `event`.
@@ -156,6 +174,7 @@ fn next_record<T>(
     event: &EventName,
     id: WheelId,
     args: &mut Args,
+    refused: &mut Option<FilterError>,
 ) -> Batch {
     let Some(rc) = weak.upgrade() else {
         return Batch::Stopped;
@@ -175,7 +194,10 @@ fn next_record<T>(
             Batch::Delivering
         }
         Ok(None) => Batch::Framed,
-        Err(e) => Batch::Malformed(e.to_string()),
+        Err(e) => {
+            *refused = Some(e);
+            Batch::Malformed
+        }
     }
 }
 
