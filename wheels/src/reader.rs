@@ -112,8 +112,9 @@ pub(crate) fn drain<H: 'static, T>(
 /// name (a handler may rename the event: a new batch). `None` when it is
 /// time to read more.
 ///
-/// Kept out of `drain`'s body so that the per-record step inlines into
-/// the delivery loop.
+/// Kept out of `drain`'s body: beside the read half, the delivery loop
+/// kept less in registers (callgrind: 910 -> 897 instructions a line on
+/// the Server::TCP echo, with the wheel ID change of the same commit).
 #[inline(never)]
 fn deliver_framed<H: 'static, T>(
     ctx: &mut Ctx<'_, H>,
