@@ -108,11 +108,19 @@ impl PartialEq for EventName {
     #[inline]
     fn eq(&self, other: &EventName) -> bool {
         // The same literal or the same shared text is one address: no
-        // byte comparison needed.
-        self.identity() == other.identity() || self.as_str() == other.as_str()
+        // byte comparison needed. Names compared on hot paths (a state
+        // table's, a wheel's) mostly are one and the same, so the text
+        // comparison stays out of line.
+        self.identity() == other.identity() || same_text(self, other)
     }
 }
 impl Eq for EventName {}
+
+/// Two names built apart, compared by text.
+#[inline(never)]
+fn same_text(a: &EventName, b: &EventName) -> bool {
+    a.as_str() == b.as_str()
+}
 
 impl PartialEq<str> for EventName {
     fn eq(&self, other: &str) -> bool {

@@ -95,7 +95,7 @@ impl<H: 'static> StateTable<H> {
                 if let Some((n, h)) = self.entries.get(r.at as usize) {
                     // The same name, or one spelled the same (the slot
                     // may be left from a name since freed).
-                    if n.identity() == key || same_text(n, name) {
+                    if n == name {
                         return Some(h.clone());
                     }
                 }
@@ -212,13 +212,6 @@ impl<H: 'static> ErasedStates for RefCell<StateTable<H>> {
     fn state_names(&self) -> Vec<String> {
         self.borrow().names()
     }
-}
-
-/// Two names built apart, compared by text: out of line, as the names a
-/// session sees most are one and the same.
-#[inline(never)]
-fn same_text(a: &EventName, b: &EventName) -> bool {
-    a.as_str() == b.as_str()
 }
 
 #[cfg(test)]
