@@ -355,37 +355,44 @@ fn pause_input_holds_records_while_data_keeps_arriving() {
     );
 }
 
-#[test]
-fn a_wheel_dropped_in_its_own_input_event_sends_nothing_more() {
+/// Run a session whose ReadWrite reads `sent` (one write, then EOF) with
+/// InputEvent `input` and ErrorEvent `error`; `states` adds the handlers.
+/// Returns the session's log when it stops.
+fn read_sent(sent: &[u8], states: impl FnOnce(Session<Pair>) -> Session<Pair>) -> Vec<String> {
     let k = Kernel::new().unwrap();
     let (mine, mut theirs) = UnixStream::pair().unwrap();
-    theirs.write_all(b"a\nb\nc\n").unwrap();
-    drop(theirs); // EOF queued behind the lines
+    theirs.write_all(sent).unwrap();
+    drop(theirs); // EOF queued behind the data
     let out = logged();
     let o = out.clone();
     let mine = RefCell::new(Some(mine));
-    k.create(
-        Session::new(Pair::default())
-            .state("_start", move |ctx| {
-                let w = ReadWrite::builder(mine.borrow_mut().take().unwrap())
-                    .input_event("input")
-                    .error_event("error")
-                    .build(ctx)
-                    .unwrap();
-                ctx.heap.wheel = Some(w);
-            })
-            .state("input", |ctx| {
-                log_event(ctx);
-                ctx.heap.wheel = None;
-            })
-            .state("error", log_event)
-            .state("_stop", move |ctx| {
-                *o.borrow_mut() = std::mem::take(&mut ctx.heap.log)
-            }),
-    )
-    .unwrap();
+    let session = Session::new(Pair::default())
+        .state("_start", move |ctx| {
+            let w = ReadWrite::builder(mine.borrow_mut().take().unwrap())
+                .input_event("input")
+                .error_event("error")
+                .build(ctx)
+                .unwrap();
+            ctx.heap.wheel = Some(w);
+        })
+        .state("_stop", move |ctx| {
+            *o.borrow_mut() = std::mem::take(&mut ctx.heap.log)
+        });
+    k.create(states(session)).unwrap();
     k.run();
-    assert_eq!(*out.borrow(), ["input a"]);
+    out.take()
+}
+
+#[test]
+fn a_wheel_dropped_in_its_own_input_event_sends_nothing_more() {
+    let log = read_sent(b"a\nb\nc\n", |s| {
+        s.state("input", |ctx| {
+            log_event(ctx);
+            ctx.heap.wheel = None;
+        })
+        .state("error", log_event)
+    });
+    assert_eq!(log, ["input a"]);
 }
 
 /// The records of one read go out as a batch to one event name; renaming
@@ -393,44 +400,23 @@ fn a_wheel_dropped_in_its_own_input_event_sends_nothing_more() {
 /// and a handler replacing its state is seen by the very next record.
 #[test]
 fn renaming_or_replacing_the_input_state_mid_read_takes_effect_at_the_next_record() {
-    let k = Kernel::new().unwrap();
-    let (mine, mut theirs) = UnixStream::pair().unwrap();
-    theirs.write_all(b"a\nb\nc\nd\n").unwrap();
-    drop(theirs);
-    let out = logged();
-    let o = out.clone();
-    let mine = RefCell::new(Some(mine));
-    k.create(
-        Session::new(Pair::default())
-            .state("_start", move |ctx| {
-                let w = ReadWrite::builder(mine.borrow_mut().take().unwrap())
-                    .input_event("input")
-                    .error_event("error")
-                    .build(ctx)
-                    .unwrap();
-                ctx.heap.wheel = Some(w);
-            })
-            .state("input", |ctx| {
+    let log = read_sent(b"a\nb\nc\nd\n", |s| {
+        s.state("input", |ctx| {
+            log_event(ctx);
+            let w = ctx.heap.wheel.as_ref().unwrap();
+            w.event(ReadWriteEvent::Input, Some("renamed".into()));
+        })
+        .state("renamed", |ctx| {
+            log_event(ctx);
+            ctx.state("renamed", |ctx| {
                 log_event(ctx);
-                let w = ctx.heap.wheel.as_ref().unwrap();
-                w.event(ReadWriteEvent::Input, Some("renamed".into()));
-            })
-            .state("renamed", |ctx| {
-                log_event(ctx);
-                ctx.state("renamed", |ctx| {
-                    log_event(ctx);
-                    ctx.heap.log.push("(replaced)".into());
-                });
-            })
-            .state("error", |ctx| ctx.heap.wheel = None)
-            .state("_stop", move |ctx| {
-                *o.borrow_mut() = std::mem::take(&mut ctx.heap.log)
-            }),
-    )
-    .unwrap();
-    k.run();
+                ctx.heap.log.push("(replaced)".into());
+            });
+        })
+        .state("error", |ctx| ctx.heap.wheel = None)
+    });
     assert_eq!(
-        *out.borrow(),
+        log,
         [
             "input a",
             "renamed b",
