@@ -60,9 +60,11 @@ pub(crate) fn drain<H: 'static, T>(
     id: WheelId,
     source: impl Fn(&mut T) -> Option<Source<'_>>,
 ) -> Ended {
-    // One argument list for every record of this round: lent to each
-    // event and given back.
-    let mut args = Args::new();
+    // One argument list for every record of this round, lent to each
+    // event and given back: the select event's own `(fd, mode)`, whose
+    // buffer already has room for `(record, wheel_id)` (a fresh list
+    // cost a malloc and a free per readiness).
+    let mut args = std::mem::take(ctx.args);
     let mut reads = 0;
     let mut drained = false;
     loop {
