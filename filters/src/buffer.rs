@@ -4,9 +4,12 @@
 //! Records are consumed from the front by moving a start offset (no memmove
 //! per record). When a read cycle ends (the filter has no complete record
 //! left) the buffer [`settles`](FramingBuffer::settle): the leftover partial
-//! record moves to the front, and spare capacity goes back to the allocator
-//! so an idle connection holds at most its partial record plus a few bytes.
+//! record moves to the front, and spare capacity is let go of so an idle
+//! connection holds at most its partial record plus a few bytes. An emptied
+//! buffer becomes the thread's spare ([`crate::spare`]) rather than going
+//! back to the allocator: the next read cycle takes it.
 
+use crate::spare;
 use crate::FilterError;
 
 /// Capacity an empty buffer may keep; anything larger is freed.
@@ -47,6 +50,9 @@ impl FramingBuffer {
     /// Append input. Compacts first when more than half of the storage is
     /// consumed, so appends stay amortized O(1) without unbounded slack.
     pub(crate) fn extend(&mut self, more: &[u8]) {
+        if self.data.capacity() == 0 {
+            self.data = spare::take_buffer();
+        }
         if self.start > 0 && self.start >= self.data.len() / 2 {
             self.data.drain(..self.start);
             self.start = 0;
@@ -102,7 +108,7 @@ impl FramingBuffer {
 
     /// Drop everything.
     pub(crate) fn clear(&mut self) {
-        self.data = Vec::new();
+        spare::give_buffer(std::mem::take(&mut self.data));
         self.start = 0;
     }
 
@@ -118,7 +124,7 @@ impl FramingBuffer {
         let len = self.data.len();
         if len == 0 {
             if self.data.capacity() > RETAINED_CAPACITY {
-                self.data = Vec::new();
+                spare::give_buffer(std::mem::take(&mut self.data));
             }
         } else if self.data.capacity() > RETAINED_CAPACITY.max(len.saturating_mul(4)) {
             self.data.shrink_to(len);

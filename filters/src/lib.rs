@@ -58,6 +58,7 @@ mod read_block;
 mod record;
 mod record_block;
 mod reference;
+mod spare;
 mod stackable;
 pub mod storable;
 mod stream;

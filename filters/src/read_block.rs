@@ -9,9 +9,12 @@
 //! Memory: a record kept after its read keeps its block (at most
 //! `BLOCK_MAX` bytes) alive, as `bytes::Bytes` does; `Text::detach` copies
 //! it out. The filter itself lets go of the block when the read cycle ends,
-//! so an idle connection holds none.
+//! so an idle connection holds none: the block goes to the thread's spare
+//! ([`crate::spare`]), and the next read refills it in place once no record
+//! shares it.
 
 use crate::record::text_or_bytes;
+use crate::spare;
 use poe_kernel::value::INLINE_CAPACITY;
 use poe_kernel::{Text, TextBlock, Value};
 
@@ -70,7 +73,18 @@ impl ReadBlock {
             Ok(t) => t,
             Err(e) => std::str::from_utf8(&reach[..e.valid_up_to()]).ok()?,
         };
-        (text.len() >= len).then(|| TextBlock::from(text))
+        (text.len() >= len).then(|| Self::new_block(text))
+    }
+
+    /// A block holding `text`: the spare one refilled when nothing shares
+    /// it any more, else a new one.
+    fn new_block(text: &str) -> TextBlock {
+        if let Some(mut block) = spare::take_block() {
+            if block.refill(text) {
+                return block;
+            }
+        }
+        TextBlock::from(text)
     }
 
     /// `n` bytes were consumed from the buffer front.
@@ -81,15 +95,19 @@ impl ReadBlock {
             if at < block.len() {
                 self.at = at as u32; // BLOCK_MAX fits
             } else {
-                self.block = None;
+                self.release();
             }
         }
     }
 
-    /// The read cycle is over: drop the block so an idle filter holds none.
+    /// The read cycle is over (or the block used up): let go of the block
+    /// so an idle filter holds none. It becomes the thread's spare, still
+    /// shared by the records cut from it until they are dropped.
     #[inline]
     pub(crate) fn release(&mut self) {
-        self.block = None;
+        if let Some(block) = self.block.take() {
+            spare::give_block(block);
+        }
     }
 }
 
@@ -124,6 +142,46 @@ mod tests {
             .filter(|r| matches!(r, Value::Str(t) if t.is_block_slice()))
             .count();
         assert_eq!(shared, 8);
+    }
+
+    /// Frame every line of `buf` as the filter does, then end the cycle.
+    fn read_cycle(rb: &mut ReadBlock, buf: &[u8]) -> Vec<Value> {
+        let mut front = buf;
+        let mut records = Vec::new();
+        while let Some(nl) = front.iter().position(|&b| b == b'\n') {
+            records.push(rb.record(front, nl));
+            rb.advance(nl + 1);
+            front = &front[nl + 1..];
+        }
+        rb.release();
+        records
+    }
+
+    #[test]
+    fn a_record_kept_from_one_read_is_untouched_by_the_next() {
+        let mut rb = ReadBlock::default();
+        let first: Vec<u8> = (0..4).flat_map(line).collect();
+        let kept = read_cycle(&mut rb, &first).swap_remove(2);
+        let second: Vec<u8> = (10..14).flat_map(line).collect();
+        let next = read_cycle(&mut rb, &second);
+        assert_eq!(kept.as_str(), Some("line number 0002 of a read, padded"));
+        assert_eq!(next[1].as_str(), Some("line number 0011 of a read, padded"));
+    }
+
+    #[test]
+    fn the_block_of_a_read_whose_records_are_gone_is_refilled_by_the_next() {
+        let mut rb = ReadBlock::default();
+        let first: Vec<u8> = (0..4).flat_map(line).collect();
+        drop(read_cycle(&mut rb, &first));
+        let mut spare = spare::take_block().expect("the released block is the spare");
+        assert!(spare.refill("nothing shares it any more\n"));
+        spare::give_block(spare);
+        let second: Vec<u8> = (20..24).flat_map(line).collect();
+        let next = read_cycle(&mut rb, &second);
+        assert_eq!(next[3].as_str(), Some("line number 0023 of a read, padded"));
+        assert!(next
+            .iter()
+            .all(|r| matches!(r, Value::Str(t) if t.is_block_slice())));
     }
 
     #[test]

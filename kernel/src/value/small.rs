@@ -45,7 +45,7 @@ enum TextRepr {
     /// A range of a [`TextBlock`] other texts may share. Always on char
     /// boundaries: [`TextBlock::slice`] checks them.
     Slice {
-        block: Rc<Box<str>>,
+        block: Rc<String>,
         start: u32,
         len: u32,
     },
@@ -156,8 +156,12 @@ impl Text {
 /// assert_eq!(first, "a line that is longer than inline");
 /// assert!(block.slice(0..100).is_none());
 /// ```
+///
+/// A block no text shares any more can take new contents in place
+/// ([`TextBlock::refill`]), keeping its allocations: a filter that cuts a
+/// block for every read reuses one instead of allocating two each time.
 #[derive(Clone)]
-pub struct TextBlock(Rc<Box<str>>);
+pub struct TextBlock(Rc<String>);
 
 impl TextBlock {
     /// Length in bytes.
@@ -188,12 +192,36 @@ impl TextBlock {
             len,
         }))
     }
+
+    /// Replace the contents with `s`, reusing the block's memory, when no
+    /// [`Text`] (and no clone of the block) shares it any more. Returns
+    /// false, and leaves the block as it was, when something still does.
+    ///
+    /// ```
+    /// use poe_kernel::TextBlock;
+    /// let mut block = TextBlock::from("the first read, line by line\n");
+    /// let line = block.slice(0..28).unwrap();
+    /// assert!(!block.refill("the second read\n"), "a line still shares it");
+    /// drop(line);
+    /// assert!(block.refill("the second read\n"));
+    /// assert_eq!(block.slice(0..15).unwrap(), "the second read");
+    /// ```
+    pub fn refill(&mut self, s: &str) -> bool {
+        match Rc::get_mut(&mut self.0) {
+            Some(text) => {
+                text.clear();
+                text.push_str(s);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl From<&str> for TextBlock {
     #[inline]
     fn from(s: &str) -> TextBlock {
-        TextBlock(Rc::new(Box::from(s)))
+        TextBlock(Rc::new(String::from(s)))
     }
 }
 
