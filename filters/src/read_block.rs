@@ -95,9 +95,17 @@ impl ReadBlock {
             if at < block.len() {
                 self.at = at as u32; // BLOCK_MAX fits
             } else {
-                self.release();
+                self.used_up();
             }
         }
+    }
+
+    /// Once per block: out of line, so `advance` stays small enough to
+    /// inline into the filters' per-record path (callgrind: 841 -> 838
+    /// instructions a line on the Server::TCP echo).
+    #[inline(never)]
+    fn used_up(&mut self) {
+        self.release();
     }
 
     /// The read cycle is over (or the block used up): let go of the block

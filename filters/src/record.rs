@@ -94,6 +94,53 @@ pub(crate) fn find_either(hay: &[u8], a: u8, b: u8) -> Option<usize> {
         .map(|i| offset + i)
 }
 
+/// Position of the first CR or LF.
+///
+/// Most text has no other control characters, so each word is first
+/// tested for any octet below 0x0E (four operations, where the exact test
+/// for two octets takes nine); the octet it finds is then checked, and a
+/// tab or other control character resumes the search after it.
+#[inline]
+pub(crate) fn find_cr_or_lf(hay: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let i = from + find_below(&hay[from..], 0x0E)?;
+        if hay[i] == b'\r' || hay[i] == b'\n' {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+}
+
+/// Position of the first octet below `n` (at most 0x80), a word at a time.
+#[inline]
+fn find_below(hay: &[u8], n: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    debug_assert!(n <= 0x80);
+    let pn = LO.wrapping_mul(n as u64);
+    let mut chunks = hay.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // An octet below n borrows, and sets its top bit, which !w keeps
+        // only for octets below 0x80. Octets above the first one may be
+        // flagged by its borrow; the lowest flag is exact.
+        let found = w.wrapping_sub(pn) & !w & HI;
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c < n)
+        .map(|i| offset + i)
+}
+
 /// Position of the first byte equal to `a`.
 #[inline]
 pub(crate) fn find_byte(hay: &[u8], a: u8) -> Option<usize> {
@@ -128,6 +175,25 @@ mod tests {
                 assert_eq!(find_either(h, a, 13), naive, "a={a} start={start}");
             }
         }
+    }
+
+    #[test]
+    fn find_cr_or_lf_agrees_with_a_naive_scan_among_other_control_octets() {
+        let hay: Vec<u8> = (0..300u32)
+            .map(|i| match i % 23 {
+                0 => b'\t',
+                5 => 0x0c,
+                9 if i % 3 == 0 => b'\r',
+                17 if i % 5 == 0 => b'\n',
+                _ => (0x0e + i * 37 % 0xf0) as u8,
+            })
+            .collect();
+        for start in 0..hay.len() {
+            let h = &hay[start..];
+            let naive = h.iter().position(|&c| c == b'\r' || c == b'\n');
+            assert_eq!(find_cr_or_lf(h), naive, "start={start}");
+        }
+        assert_eq!(find_cr_or_lf(b"\t\x0b\x0c\x00\x01\x7f\x80\xff"), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub use builder::LineBuilder;
 
 use crate::buffer::FramingBuffer;
 use crate::read_block::ReadBlock;
-use crate::record::{find_either, find_slice, put_bytes};
+use crate::record::{find_cr_or_lf, find_slice, put_bytes};
 use crate::{Filter, FilterError};
 use poe_kernel::Value;
 use regexp::{Regexp, Search};
@@ -314,7 +314,7 @@ fn complement(c: u8) -> u8 {
 /// (see [`Line::pending_pair`]).
 #[inline]
 fn find_newline(data: &[u8], from: usize) -> Option<(usize, usize, Option<u8>)> {
-    let i = from + find_either(&data[from..], CR, LF)?;
+    let i = from + find_cr_or_lf(&data[from..])?;
     let other = complement(data[i]);
     Some(match data.get(i + 1) {
         Some(&next) if next == other => (i, 2, None),
