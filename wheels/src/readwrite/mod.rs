@@ -154,6 +154,11 @@ impl ReadWrite {
     /// Serialize records into the driver with `fill`, then do what new
     /// output needs. (One record is the common case: `put` passes it
     /// straight through rather than as a one-item iterator.)
+    ///
+    /// Inlined into `put` and `put_all`, its only callers: a put is on
+    /// every echoed line's path, and the call cost 20 of its instructions
+    /// (callgrind, Server::TCP echo: 834 -> 814 a line).
+    #[inline]
     fn queue_records(
         &self,
         fill: impl FnOnce(&mut SysRw, &mut dyn Filter) -> Result<(), FilterError>,
