@@ -27,8 +27,14 @@
 //! Then: `accept_rate` (conns_per_s: 16 clients at a time, each connects,
 //! sends one line, reads the echo and closes) for the three Server::TCP
 //! peers; `idle_conn` and `idle_conn_server_tcp` (bytes_per_conn: RSS growth
-//! per idle connection at 10 000 connections); and `echo_with_idle`
-//! (Server::TCP echo while those 10 000 connections stay open).
+//! per idle connection at 10 000 connections); and `echo_with_idle`: the
+//! paced Server::TCP echo while those 10 000 connections stay open, for
+//! poe-rs and tokio, in interleaved rounds with a poe-rs server that has
+//! none (impl `poe-rs-without-idle`, the budget's reference: its ratio to
+//! poe-rs is what 10 000 idle connections cost).
+//!
+//! `--hold-idle <port> <conns>` opens that many idle connections (each
+//! echoes one line first), says so, and holds them until killed.
 //!
 //! `--client <port> <lines> [conns]` is a plain blocking client for
 //! counting a server's instructions per line under callgrind (see
@@ -52,7 +58,7 @@ mod loadgen;
 mod measure;
 mod servers;
 
-use measure::Server;
+use measure::{IdleHolder, Server};
 use std::process::Command;
 use std::time::Duration;
 
@@ -170,11 +176,6 @@ impl Bench {
         started.expect("start server")
     }
 
-    fn echo(&self, bench: &str, imp: &str, server: &Server) {
-        let m = self.measure_echo(server, None);
-        report_echo(bench, imp, &m);
-    }
-
     fn measure_echo(&self, server: &Server, pace: Option<f64>) -> loadgen::Measured {
         loadgen::run(server, CONNS, IN_FLIGHT, self.warmup, self.window, pace).expect("load run")
     }
@@ -207,6 +208,13 @@ impl Bench {
             })
             .map(|&(imp, peer)| (imp, self.spawn(peer)))
             .collect();
+        self.run_rounds(bench, pace, &servers);
+    }
+
+    /// The interleaved rounds of [`echo_rounds`](Bench::echo_rounds) on
+    /// servers already started (and set up: `echo_with_idle`'s hold their
+    /// idle connections).
+    fn run_rounds(&self, bench: &str, pace: Option<f64>, servers: &[(&str, Server)]) {
         let mut rounds: Vec<Vec<loadgen::Measured>> = servers.iter().map(|_| Vec::new()).collect();
         for _ in 0..self.rounds {
             for (i, (_, server)) in servers.iter().enumerate() {
@@ -256,13 +264,15 @@ impl Bench {
     }
 
     /// RSS growth per connection over `IDLE_CONNS` idle connections, which
-    /// are returned still open.
-    fn idle(&self, bench: &str, imp: &str, server: &Server) -> Vec<std::net::TcpStream> {
+    /// are returned still open. A helper process holds them (`--hold-idle`),
+    /// so that two servers' sets fit under a descriptor limit of 20 000.
+    fn idle(&self, bench: &str, imp: &str, server: &Server) -> IdleHolder {
         // Let the server settle, warm the allocator with a few connections.
         drop(loadgen::open_idle(server.port, 100).expect("warm-up connections"));
         std::thread::sleep(Duration::from_millis(200));
         let before = server.rss_bytes();
-        let conns = loadgen::open_idle(server.port, IDLE_CONNS).expect("idle connections");
+        let conns =
+            IdleHolder::spawn(&self.exe, server.port, IDLE_CONNS).expect("idle connections");
         // Every connection has echoed its line, so the server has set it up
         // completely; the pause only lets the RSS counter catch up.
         std::thread::sleep(Duration::from_millis(200));
@@ -328,6 +338,13 @@ fn main() {
         fixed_client(port, lines, conns);
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--hold-idle") {
+        let port = args[i + 1].parse().expect("--hold-idle <port> <conns>");
+        let n = args[i + 2].parse().expect("--hold-idle <port> <conns>");
+        measure::raise_fd_limit(n as u64 + 256);
+        let _conns = loadgen::open_idle(port, n).expect("idle connections");
+        IdleHolder::ready();
+    }
     if let Some(i) = args.iter().position(|a| a == "--serve") {
         match args.get(i + 1).map(String::as_str) {
             Some("poe-select") => servers::poe_select(),
@@ -348,7 +365,7 @@ fn main() {
     if !measure::pin_self(1) {
         println!("# could not pin the load generator to CPU 1");
     }
-    measure::raise_fd_limit(2 * IDLE_CONNS as u64 + 256);
+    measure::raise_fd_limit(IDLE_CONNS as u64 + 256);
     let perl_ok = std::env::var_os("POE_BENCH_NO_PERL").is_none()
         && Command::new("perl")
             .args(["-MPOE", "-e", "1"])
@@ -435,6 +452,10 @@ fn main() {
         }
     }
 
+    // Each Server::TCP peer with 10 000 idle connections; poe-rs's and
+    // tokio's keep theirs open for echo_with_idle.
+    let mut with_idle = Vec::new();
+    let mut idle_conns = Vec::new();
     for (imp, peer) in server_tcp_peers {
         let idle = b.wants("idle_conn_server_tcp", imp, peer);
         let echo = imp != "perl-poe" && b.wants("echo_with_idle", imp, peer);
@@ -444,8 +465,16 @@ fn main() {
         let server = b.spawn(peer);
         let conns = b.idle("idle_conn_server_tcp", imp, &server);
         if echo {
-            b.echo("echo_with_idle", imp, &server);
+            with_idle.push((imp, server));
+            idle_conns.push(conns);
         }
-        drop(conns);
     }
+    if !with_idle.is_empty() {
+        // The paced echo with the idle connections open, in interleaved
+        // rounds with the same poe-rs server without them (the budget's
+        // reference) and tokio with its own 10 000.
+        with_idle.push(("poe-rs-without-idle", b.spawn(Peer::Rust("poe-server-tcp"))));
+        b.run_rounds("echo_with_idle", Some(PACED_LINES_PER_S), &with_idle);
+    }
+    drop(idle_conns);
 }

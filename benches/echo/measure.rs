@@ -144,6 +144,47 @@ impl Drop for Server {
     }
 }
 
+/// A `--hold-idle` helper process holding a server's idle connections
+/// open until it is dropped.
+pub struct IdleHolder {
+    child: Child,
+}
+
+impl IdleHolder {
+    /// Start `exe --hold-idle port n` and wait until every connection is
+    /// open and has echoed its line.
+    pub fn spawn(exe: &str, port: u16, n: usize) -> std::io::Result<IdleHolder> {
+        let mut child = Command::new(exe)
+            .args(["--hold-idle", &port.to_string(), &n.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut ready = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        BufReader::new(stdout).read_line(&mut ready)?;
+        let holder = IdleHolder { child };
+        if ready.trim() != "ready" {
+            return Err(std::io::Error::other("the idle connection holder failed"));
+        }
+        Ok(holder)
+    }
+
+    /// In the helper: report that the connections are open, then wait to
+    /// be killed.
+    pub fn ready() -> ! {
+        println!("ready");
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+impl Drop for IdleHolder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn which(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program} >/dev/null")])
