@@ -555,6 +555,31 @@ fn event_renames_and_unsets_events() {
 }
 
 #[test]
+fn a_rename_takes_effect_at_the_next_record_of_the_same_read() {
+    let dir = TempDir::new();
+    let path = dir.file("log", "");
+    let k = kernel();
+    let (id, log) = tail_with(&k, by_name(&path), |s| {
+        s.state("input", |ctx| {
+            check_id(ctx);
+            ctx.heap.push(ctx.now(), format!("input {}", ctx.arg(0)));
+            let w = ctx.heap.wheel.as_ref().unwrap();
+            w.event(FollowTailEvent::Input, Some("input2".into()));
+        })
+        .state("input2", |ctx| {
+            check_id(ctx);
+            ctx.heap.push(ctx.now(), format!("input2 {}", ctx.arg(0)));
+        })
+    });
+    writer(&k, vec![(0.5, append(&path, "x\ny\nz\n")), (1.5, stop(id))]);
+    run(&k);
+    assert_eq!(
+        lines(&log),
+        ["1 input x", "1 input2 y", "1 input2 z", "1.5 _stop"]
+    );
+}
+
+#[test]
 fn construction_errors_are_poes_croaks() {
     let dir = TempDir::new();
     let path = dir.file("log", "x\n");

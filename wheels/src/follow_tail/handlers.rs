@@ -10,8 +10,9 @@
 use super::state::{Check, Events, Inner, Read, Reopen};
 use crate::error::Failure;
 use crate::fd::Fd;
+use crate::reader::{self, Ended, Framing};
 use crate::WheelId;
-use poe_kernel::{Args, Ctx, EventName, IntoArgs, Mode, Value};
+use poe_kernel::{Args, Ctx, EventName, IntoArgs, Mode};
 use std::cell::RefCell;
 use std::rc::Weak;
 
@@ -158,33 +159,22 @@ pub(super) fn select_read<H: 'static>(
 }
 
 /// Deliver every record the filter can frame now, one InputEvent each, in
-/// order. False if the wheel is gone or stopped (a handler dropped it, or
-/// the filter refused the input).
+/// order: the delivery loop ReadWrite uses ([`reader::deliver_framed`]).
+/// False if the wheel is gone or stopped (a handler dropped it, or the
+/// filter refused the input).
 fn deliver<H: 'static>(ctx: &mut Ctx<'_, H>, weak: &Shared, id: WheelId) -> bool {
-    // One argument list for every record, lent to each event and given back.
-    let mut args = Args::new();
-    loop {
-        let Some((next, event)) = with(weak, |inner| {
-            (inner.filter.get_one(), inner.events.input.clone())
-        }) else {
-            return false;
-        };
-        match next {
-            Ok(Some(record)) => {
-                args.push(record);
-                args.push(Value::from(id));
-                let _ = ctx.call_self_with(event, &mut args);
-            }
-            Ok(None) => return true,
-            Err(e) => {
-                fail(
-                    ctx,
-                    weak,
-                    id,
-                    Failure::with_message("read", libc::EBADMSG, e.to_string()),
-                );
-                return false;
-            }
+    let framing = reader::framing_fn(|inner: &mut Inner| {
+        Some(Framing {
+            filter: &mut *inner.filter,
+            event: (!inner.stopped).then_some(&inner.events.input),
+        })
+    });
+    match reader::deliver_framed(ctx, weak, id, &framing, &mut Args::new()) {
+        None => true,
+        Some(Ended::Stopped) => false,
+        Some(Ended::Failed(failure)) => {
+            fail(ctx, weak, id, failure);
+            false
         }
     }
 }
