@@ -183,10 +183,16 @@ mod tests {
         drop(read_cycle(&mut rb, &first));
         let mut spare = spare::take_block().expect("the released block is the spare");
         assert!(spare.refill("nothing shares it any more\n"));
+        let memory = spare.slice(0..26).unwrap().as_str().as_ptr();
         spare::give_block(spare);
         let second: Vec<u8> = (20..24).flat_map(line).collect();
         let next = read_cycle(&mut rb, &second);
         assert_eq!(next[3].as_str(), Some("line number 0023 of a read, padded"));
+        assert_eq!(
+            next[0].as_str().unwrap().as_ptr(),
+            memory,
+            "the second read's lines are in the first read's block"
+        );
         assert!(next
             .iter()
             .all(|r| matches!(r, Value::Str(t) if t.is_block_slice())));

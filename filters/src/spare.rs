@@ -45,7 +45,8 @@ pub(crate) fn take_block() -> Option<TextBlock> {
     BLOCK.try_with(Cell::take).ok().flatten()
 }
 
-/// Keep a block no text shares any more for the next read cycle.
+/// Keep a used-up block for the next read cycle. Its last records may
+/// still share it; the next cycle refills it only once none does.
 #[inline]
 pub(crate) fn give_block(block: TextBlock) {
     let _ = BLOCK.try_with(|spare| spare.set(Some(block)));
