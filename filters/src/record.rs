@@ -62,27 +62,28 @@ pub(crate) fn put_bytes(record: Value, out: &mut Vec<u8>) -> Result<(), FilterEr
     }
 }
 
-/// Position of the first byte equal to `a` or `b`.
-///
-/// A word-at-a-time scan (eight bytes per step): line framing spends most
-/// of its time here, and std has no public memchr.
-#[inline]
-pub(crate) fn find_either(hay: &[u8], a: u8, b: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let pa = LO.wrapping_mul(a as u64);
-    let pb = LO.wrapping_mul(b as u64);
+/// Every octet of a word set to 0x01, and to 0x80.
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Position of the first octet `marks` flags, eight octets a step (line
+/// framing spends most of its time in these searches, and std has no
+/// public memchr). `marks` sets the top bit of each flagged octet of a
+/// word; borrows run upwards, so only its lowest flag need be exact.
+/// `is_flagged` tests the octets of the last, partial word.
+#[inline(always)]
+fn find_flagged(
+    hay: &[u8],
+    marks: impl Fn(u64) -> u64,
+    is_flagged: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut chunks = hay.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let xa = w ^ pa;
-        let xb = w ^ pb;
-        let found = (xa.wrapping_sub(LO) & !xa & HI) | (xb.wrapping_sub(LO) & !xb & HI);
+        let found = marks(u64::from_le_bytes(word));
         if found != 0 {
-            // The lowest flagged byte is exact (borrows only run upwards).
             return Some(offset + (found.trailing_zeros() / 8) as usize);
         }
         offset += 8;
@@ -90,7 +91,7 @@ pub(crate) fn find_either(hay: &[u8], a: u8, b: u8) -> Option<usize> {
     chunks
         .remainder()
         .iter()
-        .position(|&c| c == a || c == b)
+        .position(|&c| is_flagged(c))
         .map(|i| offset + i)
 }
 
@@ -112,39 +113,26 @@ pub(crate) fn find_cr_or_lf(hay: &[u8]) -> Option<usize> {
     }
 }
 
-/// Position of the first octet below `n` (at most 0x80), a word at a time.
+/// Position of the first octet below `n` (at most 0x80).
 #[inline]
 fn find_below(hay: &[u8], n: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
     debug_assert!(n <= 0x80);
     let pn = LO.wrapping_mul(n as u64);
-    let mut chunks = hay.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        // An octet below n borrows, and sets its top bit, which !w keeps
-        // only for octets below 0x80. Octets above the first one may be
-        // flagged by its borrow; the lowest flag is exact.
-        let found = w.wrapping_sub(pn) & !w & HI;
-        if found != 0 {
-            return Some(offset + (found.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c < n)
-        .map(|i| offset + i)
+    // An octet below n borrows, and sets its top bit, which !w keeps only
+    // for octets below 0x80.
+    find_flagged(hay, |w| w.wrapping_sub(pn) & !w & HI, |c| c < n)
 }
 
 /// Position of the first byte equal to `a`.
 #[inline]
 pub(crate) fn find_byte(hay: &[u8], a: u8) -> Option<usize> {
-    find_either(hay, a, a)
+    let pa = LO.wrapping_mul(a as u64);
+    // An octet equal to a is zero after the xor, and borrows.
+    let marks = |w: u64| {
+        let x = w ^ pa;
+        x.wrapping_sub(LO) & !x & HI
+    };
+    find_flagged(hay, marks, |c| c == a)
 }
 
 /// Position of the first occurrence of `needle` (non-empty) in `hay`.
@@ -166,13 +154,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn find_either_agrees_with_a_naive_scan() {
+    fn find_byte_agrees_with_a_naive_scan() {
         let hay: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251) as u8).collect();
         for a in [0u8, 10, 13, 128, 255, 200] {
             for start in 0..20 {
                 let h = &hay[start..];
-                let naive = h.iter().position(|&c| c == a || c == 13);
-                assert_eq!(find_either(h, a, 13), naive, "a={a} start={start}");
+                let naive = h.iter().position(|&c| c == a);
+                assert_eq!(find_byte(h, a), naive, "a={a} start={start}");
             }
         }
     }
