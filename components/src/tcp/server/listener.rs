@@ -97,7 +97,8 @@ pub(super) fn session<U: 'static>(
         run(&started, ctx);
     };
     let got_connection = {
-        let client = client.clone();
+        // Built once: every connection session shares these handlers.
+        let states = connection::ConnectionStates::new(&client);
         move |ctx: &mut Ctx<'_, Listener>| {
             ctx.heap.connections += 1;
             ctx.heap.throttle();
@@ -109,7 +110,7 @@ pub(super) fn session<U: 'static>(
                     let Some(socket) = ctx.arg(0).take_local::<Socket>() else {
                         return;
                     };
-                    let session = connection::session(&client, socket);
+                    let session = states.session(socket);
                     if let Err(e) = ctx.create(session) {
                         log::error!(target: "poe::components", "Server: cannot start a connection session: {e}");
                     }
