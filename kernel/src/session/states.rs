@@ -32,6 +32,9 @@ where
 /// would cost each idle connection about 500 bytes more.
 const SCAN_LIMIT: usize = 16;
 
+/// How many entries a table below [`SCAN_LIMIT`] grows by when full.
+const GROW_SMALL: usize = 4;
+
 /// The handlers of one session, typed by its heap.
 pub(crate) struct StateTable<H: 'static> {
     entries: Vec<(EventName, Handler<H>)>,
@@ -145,6 +148,17 @@ impl<H: 'static> StateTable<H> {
         }
         if let Some(index) = &mut self.index {
             index.insert(name.clone(), self.entries.len());
+        }
+        if self.entries.len() == self.entries.capacity() {
+            // A small table grows a few entries at a time: doubling would
+            // leave an idle connection's (about a dozen states) up to seven
+            // unused entries of 40 bytes. Past the scan limit, doubling.
+            let more = if self.entries.len() < SCAN_LIMIT {
+                GROW_SMALL
+            } else {
+                self.entries.len()
+            };
+            self.entries.reserve_exact(more);
         }
         self.entries.push((name, h));
         if self.index.is_none() && self.entries.len() > SCAN_LIMIT {
