@@ -88,6 +88,12 @@ impl Kernel {
                 *n
             }
             None => {
+                // Most sessions hold one tag (a wheel's keep-alive): room
+                // for one, not four, on every idle connection. A session
+                // with more (many wheels) grows the usual way.
+                if slot.extra_refs.capacity() == 0 {
+                    slot.extra_refs.reserve_exact(1);
+                }
                 slot.extra_refs.push((tag.to_owned(), 1));
                 reg.extra_ref_total += 1;
                 1
