@@ -255,6 +255,12 @@ impl IoState {
         {
             Some(existing) => *existing = watch,
             None => {
+                // Nearly every descriptor has one watcher per mode: room
+                // for one, not the four a first push makes (about 70
+                // bytes each, on every idle connection).
+                if state.watches.capacity() == 0 {
+                    state.watches.reserve_exact(1);
+                }
                 state.watches.push(watch);
                 self.watch_total += 1;
             }
