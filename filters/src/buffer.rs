@@ -12,7 +12,7 @@
 use crate::spare;
 use crate::FilterError;
 
-/// Capacity an empty buffer may keep; anything larger is freed.
+/// Slack a buffer holding a partial record may keep without a trim.
 const RETAINED_CAPACITY: usize = 256;
 
 /// Growable byte buffer with a consumed prefix.
@@ -113,9 +113,11 @@ impl FramingBuffer {
     }
 
     /// End of a read cycle: move the leftover to the front and release
-    /// spare capacity. Capacity is only trimmed when it is more than four
-    /// times what is held, which keeps growth of one long record amortized
-    /// (a buffer that only grows is never reallocated here).
+    /// spare capacity. An emptied buffer is let go entirely (to the
+    /// thread's spare, or freed). A partial record's is only trimmed when
+    /// its capacity is more than four times what is held, which keeps
+    /// growth of one long record amortized (a buffer that only grows is
+    /// never reallocated here).
     pub(crate) fn settle(&mut self) {
         if self.start > 0 {
             self.data.drain(..self.start);
@@ -123,7 +125,9 @@ impl FramingBuffer {
         }
         let len = self.data.len();
         if len == 0 {
-            if self.data.capacity() > RETAINED_CAPACITY {
+            // An idle stream holds no buffer at all: the thread's spare
+            // serves the next read cycle.
+            if self.data.capacity() > 0 {
                 spare::give_buffer(std::mem::take(&mut self.data));
             }
         } else if self.data.capacity() > RETAINED_CAPACITY.max(len.saturating_mul(4)) {

@@ -29,14 +29,23 @@ pub(crate) fn take_buffer() -> Vec<u8> {
     BUFFER.try_with(Cell::take).unwrap_or_default()
 }
 
-/// Keep an emptied buffer for the next read cycle.
+/// Keep an emptied buffer for the next read cycle, if it is larger than
+/// the spare already kept (the smaller one is freed).
 #[inline]
 pub(crate) fn give_buffer(mut buffer: Vec<u8>) {
-    if buffer.capacity() <= BUFFER_MAX {
-        buffer.clear();
-        // During thread teardown there is nowhere to keep it: it drops.
-        let _ = BUFFER.try_with(|spare| spare.set(buffer));
+    if buffer.capacity() > BUFFER_MAX {
+        return;
     }
+    buffer.clear();
+    // During thread teardown there is nowhere to keep it: it drops.
+    let _ = BUFFER.try_with(|spare| {
+        let kept = spare.take();
+        spare.set(if kept.capacity() >= buffer.capacity() {
+            kept
+        } else {
+            buffer
+        });
+    });
 }
 
 /// The spare block, if there is one.
@@ -67,5 +76,9 @@ mod tests {
         assert_eq!(take_buffer().capacity(), 0, "one spare, taken once");
         give_buffer(Vec::with_capacity(BUFFER_MAX + 1));
         assert_eq!(take_buffer().capacity(), 0);
+        // Of two buffers given back, the larger is kept.
+        give_buffer(Vec::with_capacity(4096));
+        give_buffer(Vec::with_capacity(16));
+        assert!(take_buffer().capacity() >= 4096);
     }
 }
