@@ -33,7 +33,7 @@ where
 const SCAN_LIMIT: usize = 16;
 
 /// How many entries a table below [`SCAN_LIMIT`] grows by when full.
-const GROW_SMALL: usize = 4;
+const GROW_SMALL: usize = 2;
 
 /// The handlers of one session, typed by its heap.
 pub(crate) struct StateTable<H: 'static> {
@@ -150,9 +150,10 @@ impl<H: 'static> StateTable<H> {
             index.insert(name.clone(), self.entries.len());
         }
         if self.entries.len() == self.entries.capacity() {
-            // A small table grows a few entries at a time: doubling would
-            // leave an idle connection's (about a dozen states) up to seven
-            // unused entries of 40 bytes. Past the scan limit, doubling.
+            // A small table grows two entries at a time: doubling would
+            // leave an idle connection's (about ten states) up to seven
+            // unused entries of 40 bytes. Past the scan limit, doubling
+            // (a table that size reallocates a few more times, once).
             let more = if self.entries.len() < SCAN_LIMIT {
                 GROW_SMALL
             } else {

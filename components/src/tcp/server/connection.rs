@@ -169,9 +169,15 @@ impl<U: 'static> ConnectionStates<U> {
         }
         s = s
             .shared_state("tcp_server_got_error", self.got_error.clone())
-            .shared_state("tcp_server_got_flush", self.got_flush.clone())
-            .shared_state("tcp_server_got_high", self.got_high.clone())
-            .shared_state("tcp_server_got_low", self.got_low.clone())
+            .shared_state("tcp_server_got_flush", self.got_flush.clone());
+        if cfg.high_mark.is_some() && cfg.low_mark.is_some() {
+            // The wheel has watermark events only then (`with_marks`);
+            // without, two entries fewer on every connection.
+            s = s
+                .shared_state("tcp_server_got_high", self.got_high.clone())
+                .shared_state("tcp_server_got_low", self.got_low.clone());
+        }
+        s = s
             .shared_state("shutdown", self.shutdown.clone())
             .shared_state("_stop", self.stop.clone())
             .shared_state("_child", self.child.clone());
