@@ -54,5 +54,5 @@ pub use kernel::{Kernel, KernelBuilder, RemovedAlarm, SessionInfo, SignalClass, 
 pub use name::EventName;
 pub use postback::{Callback, Postback, POSTBACK_TAG};
 pub use queue::AlarmId;
-pub use session::{Created, Ctx, Dest, Handler, Session, SessionId, SessionOptions};
+pub use session::{Created, Ctx, Dest, Handler, Session, SessionId, SessionOptions, StateSet};
 pub use value::{Args, Blessed, Bytes, IntoArgs, Local, Map, Text, TextBlock, Value, ValueError};

@@ -3,10 +3,12 @@
 pub(crate) mod body;
 mod ctx;
 mod id;
+mod state_set;
 pub(crate) mod states;
 
 pub use ctx::Ctx;
 pub use id::{Dest, SessionId};
+pub use state_set::StateSet;
 pub use states::Handler;
 
 use crate::name::EventName;
@@ -107,6 +109,40 @@ impl<H: 'static> Session<H> {
     /// ```
     pub fn shared_state(mut self, name: impl Into<EventName>, handler: Handler<H>) -> Self {
         self.states.insert(name.into(), handler);
+        self
+    }
+
+    /// Share the states of `set` (built once for many sessions) instead of
+    /// holding entries for them. This session's own states, added before
+    /// or after, take precedence over the set's; a set given again
+    /// replaces the previous one.
+    ///
+    /// ```
+    /// use poe_kernel::{Kernel, Session, StateSet};
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// type Heard = Rc<RefCell<Vec<&'static str>>>;
+    /// let set = StateSet::new()
+    ///     .state("_start", |ctx| ctx.yield_("greet", ()))
+    ///     .state("greet", |ctx: &mut poe_kernel::Ctx<Heard>| {
+    ///         ctx.heap.borrow_mut().push("from the set")
+    ///     });
+    /// let heard = Heard::default();
+    /// let kernel = Kernel::new().unwrap();
+    /// kernel.create(Session::new(heard.clone()).states_from(&set)).unwrap();
+    /// // The session's own "greet" wins over the set's.
+    /// kernel
+    ///     .create(
+    ///         Session::new(heard.clone())
+    ///             .states_from(&set)
+    ///             .state("greet", |ctx| ctx.heap.borrow_mut().push("its own")),
+    ///     )
+    ///     .unwrap();
+    /// kernel.run();
+    /// assert_eq!(*heard.borrow(), ["from the set", "its own"]);
+    /// ```
+    pub fn states_from(mut self, set: &StateSet<H>) -> Self {
+        self.states.set_base(set.base());
         self
     }
 

@@ -35,9 +35,29 @@ const SCAN_LIMIT: usize = 16;
 /// How many entries a table below [`SCAN_LIMIT`] grows by when full.
 const GROW_SMALL: usize = 2;
 
+/// States many sessions share (a [`StateSet`]): read-only, behind an `Rc`.
+pub(crate) type BaseStates<H> = Rc<[(EventName, Handler<H>)]>;
+
+/// The most states a shared base may have; a bigger set is copied into
+/// each session's own entries (its hidden-entry mask is one `u64`).
+const BASE_LIMIT: usize = 64;
+
+/// Marks a place in the base, not in the session's own entries, in a
+/// [`Recent`] place and in what `position` returns.
+const IN_BASE: u32 = 1 << 31;
+
 /// The handlers of one session, typed by its heap.
+///
+/// A session created from a [`StateSet`] shares that set's states (the
+/// base) instead of holding entries for them: the states it adds itself
+/// (a wheel's hidden ones, overrides) are its own entries, which shadow
+/// the base; a base state replaced or removed in this session is hidden
+/// from it (a bit of `base_hidden`), never changed for the others.
 pub(crate) struct StateTable<H: 'static> {
     entries: Vec<(EventName, Handler<H>)>,
+    base: Option<BaseStates<H>>,
+    /// Bit i: base entry i is shadowed or removed in this session.
+    base_hidden: u64,
     /// Name -> place in `entries`, once there are more than [`SCAN_LIMIT`].
     index: Option<FxHashMap<EventName, usize>>,
     /// Where the last names looked up were found, most recent first
@@ -79,6 +99,8 @@ impl<H: 'static> Default for StateTable<H> {
     fn default() -> Self {
         StateTable {
             entries: Vec::new(),
+            base: None,
+            base_hidden: 0,
             index: None,
             recent: std::array::from_fn(|_| Cell::new(NO_PLACE)),
             generation: 0,
@@ -95,7 +117,7 @@ impl<H: 'static> StateTable<H> {
         for slot in &self.recent {
             let r = slot.get();
             if (r.ptr, r.len) == (key.0, key.1 as u32) {
-                if let Some((n, h)) = self.entries.get(r.at as usize) {
+                if let Some((n, h)) = self.entry(r.at) {
                     // The same name, or one spelled the same (the slot
                     // may be left from a name since freed).
                     if n == name {
@@ -107,24 +129,39 @@ impl<H: 'static> StateTable<H> {
         self.search(name, key)
     }
 
+    /// The entry at a place: one of the session's own, or a base entry
+    /// ([`IN_BASE`]) this session has not hidden.
+    #[inline(always)]
+    fn entry(&self, at: u32) -> Option<&(EventName, Handler<H>)> {
+        if at & IN_BASE == 0 {
+            return self.entries.get(at as usize);
+        }
+        let i = (at & !IN_BASE) as usize;
+        if self.base_hidden & (1 << i) != 0 {
+            return None;
+        }
+        self.base.as_deref()?.get(i)
+    }
+
     /// `get` for a name not found recently: find it and remember its place.
     #[inline(never)]
     fn search(&self, name: &EventName, key: (usize, usize)) -> Option<Handler<H>> {
-        let at = self.position(name, key)?;
-        if let Ok(place) = u32::try_from(at) {
-            let mut remembered = Recent {
-                ptr: key.0,
-                len: key.1 as u32,
-                at: place,
-            };
-            for slot in &self.recent {
-                remembered = slot.replace(remembered);
-            }
+        let at = self
+            .own_position(name, key)
+            .and_then(|at| u32::try_from(at).ok().filter(|&at| at < IN_BASE))
+            .or_else(|| self.base_position(name, key))?;
+        let mut remembered = Recent {
+            ptr: key.0,
+            len: key.1 as u32,
+            at,
+        };
+        for slot in &self.recent {
+            remembered = slot.replace(remembered);
         }
-        Some(self.entries[at].1.clone())
+        self.entry(at).map(|(_, h)| h.clone())
     }
 
-    fn position(&self, name: &str, identity: (usize, usize)) -> Option<usize> {
+    fn own_position(&self, name: &str, identity: (usize, usize)) -> Option<usize> {
         match &self.index {
             Some(index) => index.get(name).copied(),
             None => self
@@ -135,6 +172,53 @@ impl<H: 'static> StateTable<H> {
         }
     }
 
+    /// The place ([`IN_BASE`] set) of `name` among the base states this
+    /// session has not hidden.
+    fn base_position(&self, name: &str, identity: (usize, usize)) -> Option<u32> {
+        let base = self.base.as_deref()?;
+        let visible = |i: &usize| self.base_hidden & (1 << i) == 0;
+        let i = (0..base.len())
+            .filter(visible)
+            .find(|&i| base[i].0.identity() == identity)
+            .or_else(|| {
+                (0..base.len())
+                    .filter(visible)
+                    .find(|&i| base[i].0.as_str() == name)
+            })?;
+        Some(i as u32 | IN_BASE)
+    }
+
+    /// Share `base`'s states (a [`StateSet`]'s), behind any of this
+    /// session's own of the same names.
+    pub(crate) fn set_base(&mut self, base: BaseStates<H>) {
+        self.generation += 1;
+        self.base = None;
+        self.base_hidden = 0;
+        if base.len() > BASE_LIMIT {
+            for (name, h) in base.iter() {
+                if !self.contains(name) {
+                    self.insert(name.clone(), h.clone());
+                }
+            }
+            return;
+        }
+        for (i, (name, _)) in base.iter().enumerate() {
+            if self.own_position(name, name.identity()).is_some() {
+                self.base_hidden |= 1 << i;
+            }
+        }
+        self.base = Some(base);
+    }
+
+    /// Hide a visible base state (replaced or removed in this session);
+    /// its handler.
+    fn hide_base(&mut self, name: &str) -> Option<Handler<H>> {
+        let at = self.base_position(name, (0, usize::MAX))?;
+        let i = (at & !IN_BASE) as usize;
+        self.base_hidden |= 1 << i;
+        self.base.as_deref().map(|b| b[i].1.clone())
+    }
+
     /// Changes whenever a handler is added, replaced or removed.
     #[inline]
     pub(crate) fn generation(&self) -> u64 {
@@ -143,9 +227,11 @@ impl<H: 'static> StateTable<H> {
 
     pub(crate) fn insert(&mut self, name: EventName, h: Handler<H>) -> Option<Handler<H>> {
         self.generation += 1;
-        if let Some(at) = self.position(&name, name.identity()) {
+        if let Some(at) = self.own_position(&name, name.identity()) {
             return Some(std::mem::replace(&mut self.entries[at].1, h));
         }
+        // A shared state replaced in this session: its own entry from now.
+        let replaced = self.hide_base(&name);
         if let Some(index) = &mut self.index {
             index.insert(name.clone(), self.entries.len());
         }
@@ -171,14 +257,20 @@ impl<H: 'static> StateTable<H> {
                 .collect();
             self.index = Some(index);
         }
-        None
+        replaced
     }
 
     pub(crate) fn remove(&mut self, name: &str) -> Option<Handler<H>> {
         self.generation += 1;
+        // A shared state goes from this session only (an own entry of the
+        // same name had already hidden it).
+        let shared = self.hide_base(name);
         let at = match &mut self.index {
-            Some(index) => index.remove(name)?,
-            None => self.entries.iter().position(|(n, _)| n.as_str() == name)?,
+            Some(index) => index.remove(name),
+            None => self.entries.iter().position(|(n, _)| n.as_str() == name),
+        };
+        let Some(at) = at else {
+            return shared;
         };
         let (_, handler) = self.entries.swap_remove(at);
         if let (Some(index), Some((moved, _))) = (&mut self.index, self.entries.get(at)) {
@@ -188,14 +280,26 @@ impl<H: 'static> StateTable<H> {
     }
 
     pub(crate) fn contains(&self, name: &str) -> bool {
-        match &self.index {
+        let own = match &self.index {
             Some(index) => index.contains_key(name),
             None => self.entries.iter().any(|(n, _)| n.as_str() == name),
-        }
+        };
+        own || self.base_position(name, (0, usize::MAX)).is_some()
     }
 
     pub(crate) fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.entries.iter().map(|(n, _)| n.to_string()).collect();
+        let base = self.base.as_deref().unwrap_or(&[]);
+        let shared = base
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.base_hidden & (1 << i) == 0)
+            .map(|(_, (n, _))| n.to_string());
+        let mut v: Vec<String> = self
+            .entries
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .chain(shared)
+            .collect();
         v.sort();
         v
     }
@@ -313,6 +417,81 @@ mod tests {
         for (name, hd) in asked.iter().zip(&hs).skip(1) {
             assert!(same(t.get(name), hd), "{name} after the move");
         }
+    }
+
+    fn base(states: &[(&'static str, &Handler<()>)]) -> BaseStates<()> {
+        states
+            .iter()
+            .map(|&(n, h)| (EventName::from(n), h.clone()))
+            .collect::<Vec<_>>()
+            .into()
+    }
+
+    #[test]
+    fn shared_states_are_found_and_own_states_shadow_them_whatever_the_order() {
+        let (a, b, own_b, c) = (h(), h(), h(), h());
+        let shared = base(&[("a", &a), ("b", &b)]);
+        // Own state first, then the base.
+        let mut t = StateTable::<()>::default();
+        t.insert("b".into(), own_b.clone());
+        t.set_base(shared.clone());
+        assert!(same(t.get(&"a".into()), &a));
+        assert!(same(t.get(&"b".into()), &own_b));
+        assert_eq!(t.names(), ["a", "b"]);
+        // Base first, then own states: a lookup remembered at the base's
+        // place must not outlive the override.
+        let mut u = StateTable::<()>::default();
+        u.set_base(shared.clone());
+        assert!(same(u.get(&"b".into()), &b));
+        assert!(same(u.insert("b".into(), own_b.clone()), &b));
+        assert!(same(u.get(&"b".into()), &own_b));
+        u.insert("c".into(), c.clone());
+        assert!(same(u.get(&"c".into()), &c));
+        assert!(u.contains("a") && u.contains("b") && u.contains("c"));
+        assert_eq!(u.names(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn removing_a_shared_state_removes_it_from_one_session_only() {
+        let (a, b, again) = (h(), h(), h());
+        let shared = base(&[("a", &a), ("b", &b)]);
+        let (mut t, mut u) = (StateTable::<()>::default(), StateTable::<()>::default());
+        t.set_base(shared.clone());
+        u.set_base(shared);
+        assert!(same(t.get(&"a".into()), &a));
+        assert!(same(t.remove("a"), &a));
+        assert!(t.get(&"a".into()).is_none());
+        assert!(!t.contains("a"));
+        assert!(t.remove("a").is_none());
+        assert!(same(u.get(&"a".into()), &a), "the other session keeps it");
+        // Overridden, then removed: gone, not back to the shared one.
+        t.insert("b".into(), again.clone());
+        assert!(same(t.remove("b"), &again));
+        assert!(t.get(&"b".into()).is_none());
+        assert!(t.names().is_empty());
+        // And added again, as an own state.
+        t.insert("a".into(), again.clone());
+        assert!(same(t.get(&"a".into()), &again));
+    }
+
+    #[test]
+    fn a_shared_set_too_big_for_the_mask_is_copied() {
+        let hs: Vec<Handler<()>> = (0..BASE_LIMIT + 1).map(|_| h()).collect();
+        let names: Vec<String> = (0..hs.len()).map(|i| format!("s{i}")).collect();
+        let shared: BaseStates<()> = names
+            .iter()
+            .zip(&hs)
+            .map(|(n, h)| (EventName::from(n.clone()), h.clone()))
+            .collect::<Vec<_>>()
+            .into();
+        let mut t = StateTable::<()>::default();
+        t.set_base(shared);
+        assert!(t.base.is_none());
+        assert_eq!(t.names().len(), BASE_LIMIT + 1);
+        assert!(same(
+            t.get(&names[BASE_LIMIT].clone().into()),
+            &hs[BASE_LIMIT]
+        ));
     }
 
     #[test]
