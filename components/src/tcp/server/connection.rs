@@ -2,9 +2,9 @@
 //! ReadWrite wheel, the Client* callbacks, and graceful `shutdown`.
 
 use super::ClientConfig;
-use crate::tcp::{callback, ip_text, make_filter, run, with_marks};
+use crate::tcp::{ip_text, make_filter, run, with_marks};
 use poe_filters::FilterError;
-use poe_kernel::{Args, Ctx, Handler, Session, SessionId, Value};
+use poe_kernel::{Args, Ctx, Session, SessionId, StateSet, Value};
 use poe_wheels::ReadWrite;
 use socket2::Socket;
 use std::ops::{Deref, DerefMut};
@@ -86,61 +86,60 @@ impl ClientWheel {
     }
 }
 
-/// The handlers of every connection session of one server, built once
-/// when the server starts: a connection's state table then holds shared
-/// handlers, not closures of its own (eight allocations fewer for each
-/// connection, which stays open idle for as long as its client likes).
+/// The states of every connection session of one server, built once when
+/// the server starts: each connection's table shares this set instead of
+/// holding entries of its own (only its wheel's two hidden states are its
+/// own), so an idle connection carries no handler closures and no table
+/// entries for them.
 pub(super) struct ConnectionStates<U: 'static> {
     cfg: Rc<ClientConfig<U>>,
-    start: Handler<Connection<U>>,
-    got_error: Handler<Connection<U>>,
-    got_flush: Handler<Connection<U>>,
-    got_high: Handler<Connection<U>>,
-    got_low: Handler<Connection<U>>,
-    shutdown: Handler<Connection<U>>,
-    stop: Handler<Connection<U>>,
-    child: Handler<Connection<U>>,
+    states: StateSet<Connection<U>>,
 }
 
 impl<U: 'static> ConnectionStates<U> {
     pub(super) fn new(cfg: &Rc<ClientConfig<U>>) -> Self {
         let c = cfg.clone();
-        let start = callback(move |ctx| start(&c, ctx));
+        let mut states = StateSet::new().state("_start", move |ctx| start(&c, ctx));
+        if let Some(input) = &cfg.input {
+            states = states.shared_state("tcp_server_got_input", input.clone());
+        }
         let c = cfg.clone();
-        let got_error = callback(move |ctx| got_error(&c, ctx));
+        states = states.state("tcp_server_got_error", move |ctx| got_error(&c, ctx));
         let c = cfg.clone();
-        let got_flush = callback(move |ctx| {
+        states = states.state("tcp_server_got_flush", move |ctx| {
             run(&c.flushed, ctx);
             if ctx.heap.shutdown {
                 run(&c.disconnected, ctx);
                 ctx.heap.client.close();
             }
         });
+        if cfg.high_mark.is_some() && cfg.low_mark.is_some() {
+            // The wheel has watermark events only then (`with_marks`).
+            let c = cfg.clone();
+            states = states.state("tcp_server_got_high", move |ctx| run(&c.high, ctx));
+            let c = cfg.clone();
+            states = states.state("tcp_server_got_low", move |ctx| run(&c.low, ctx));
+        }
         let c = cfg.clone();
-        let got_high = callback(move |ctx| run(&c.high, ctx));
-        let c = cfg.clone();
-        let got_low = callback(move |ctx| run(&c.low, ctx));
-        let c = cfg.clone();
-        let shutdown = callback(move |ctx| shutdown(&c, ctx));
-        let stop = callback(|ctx: &mut Ctx<'_, Connection<U>>| {
-            // From _stop only a call reaches another session (posts die
-            // with this one, as in POE).
-            let listener = ctx.heap.listener;
-            if !listener.is_kernel() {
-                let _ = ctx.call(listener, "disconnected", ());
-            }
-        });
-        let child = callback(|_: &mut Ctx<'_, Connection<U>>| ());
+        states = states
+            .state("shutdown", move |ctx| shutdown(&c, ctx))
+            .state("_stop", |ctx: &mut Ctx<'_, Connection<U>>| {
+                // From _stop only a call reaches another session (posts
+                // die with this one, as in POE).
+                let listener = ctx.heap.listener;
+                if !listener.is_kernel() {
+                    let _ = ctx.call(listener, "disconnected", ());
+                }
+            })
+            .state("_child", |_: &mut Ctx<'_, Connection<U>>| ());
+        // InlineStates / ObjectStates: added last, so they replace the
+        // built-in states of the same name, as in POE.
+        for (name, cb) in &cfg.states {
+            states = states.shared_state(name.clone(), cb.clone());
+        }
         ConnectionStates {
             cfg: cfg.clone(),
-            start,
-            got_error,
-            got_flush,
-            got_high,
-            got_low,
-            shutdown,
-            stop,
-            child,
+            states,
         }
     }
 
@@ -150,7 +149,7 @@ impl<U: 'static> ConnectionStates<U> {
         let mut args = Args::new();
         args.push(Value::local(socket));
         args.extend(cfg.args.iter().cloned());
-        let mut s = Session::new(Connection {
+        Session::new(Connection {
             client: ClientWheel::default(),
             remote_ip: String::new(),
             remote_port: 0,
@@ -163,30 +162,7 @@ impl<U: 'static> ConnectionStates<U> {
         })
         .args(args)
         .options(cfg.options.clone())
-        .shared_state("_start", self.start.clone());
-        if let Some(input) = &cfg.input {
-            s = s.shared_state("tcp_server_got_input", input.clone());
-        }
-        s = s
-            .shared_state("tcp_server_got_error", self.got_error.clone())
-            .shared_state("tcp_server_got_flush", self.got_flush.clone());
-        if cfg.high_mark.is_some() && cfg.low_mark.is_some() {
-            // The wheel has watermark events only then (`with_marks`);
-            // without, two entries fewer on every connection.
-            s = s
-                .shared_state("tcp_server_got_high", self.got_high.clone())
-                .shared_state("tcp_server_got_low", self.got_low.clone());
-        }
-        s = s
-            .shared_state("shutdown", self.shutdown.clone())
-            .shared_state("_stop", self.stop.clone())
-            .shared_state("_child", self.child.clone());
-        // InlineStates / ObjectStates: added last, so they override the
-        // built-in states of the same name, as in POE.
-        for (name, cb) in &cfg.states {
-            s = s.shared_state(name.clone(), cb.clone());
-        }
-        s
+        .states_from(&self.states)
     }
 }
 
