@@ -4,7 +4,9 @@
 //! thread, shared by every connection: a connection keeps only the bytes
 //! its filter could not frame yet. Output is one contiguous buffer, so
 //! everything queued since the last flush leaves in a single `write`; it is
-//! released when it empties, so an idle connection holds no buffers.
+//! let go of when it empties — to the thread's spare output buffers, which
+//! the next driver with output takes — so an idle connection holds no
+//! buffers, and a busy one gets one back without a malloc.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -15,9 +17,19 @@ use std::os::fd::RawFd;
 /// Buffers larger than this are freed, not kept, once they empty.
 const KEEP_CAPACITY: usize = 4096;
 
+/// Emptied output buffers the thread keeps for the next drivers with
+/// output: enough for every connection written to in one busy round.
+const SPARE_OUTPUTS: usize = 64;
+
+/// An output buffer and its chunk list, emptied.
+type Output = (Vec<u8>, VecDeque<u64>);
+
 thread_local! {
     /// The read buffer every `SysRw` on this thread shares.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Emptied output buffers (at most `SPARE_OUTPUTS`, each at most
+    /// `KEEP_CAPACITY`).
+    static OUTPUTS: RefCell<Vec<Output>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What one read found.
@@ -278,14 +290,39 @@ impl SysRw {
         self.release_output();
     }
 
+    /// Everything was written (or discarded): let go of the buffers, to
+    /// the thread's spares unless they grew large.
     fn release_output(&mut self) {
         self.sent = 0;
-        self.chunk_ends.clear();
-        if self.out.capacity() > KEEP_CAPACITY {
-            self.out = Vec::new();
-            self.chunk_ends = VecDeque::new();
-        } else {
-            self.out.clear();
+        let (mut out, mut ends) = (
+            std::mem::take(&mut self.out),
+            std::mem::take(&mut self.chunk_ends),
+        );
+        if out.capacity() > KEEP_CAPACITY {
+            return;
+        }
+        out.clear();
+        ends.clear();
+        // During thread teardown there is nowhere to keep them: they drop.
+        let _ = OUTPUTS.try_with(|spares| {
+            let mut spares = spares.borrow_mut();
+            if spares.len() < SPARE_OUTPUTS {
+                spares.push((out, ends));
+            }
+        });
+    }
+
+    /// Before the first output since the buffers were let go: take spare
+    /// ones, if the thread has any (without, the first put allocates). The
+    /// wheel calls this once per batch of output, not per put.
+    #[inline(never)]
+    pub(crate) fn take_spare_output(&mut self) {
+        if self.out.capacity() != 0 {
+            return;
+        }
+        if let Ok(Some((out, ends))) = OUTPUTS.try_with(|spares| spares.borrow_mut().pop()) {
+            self.out = out;
+            self.chunk_ends = ends;
         }
     }
 }
@@ -357,6 +394,30 @@ mod tests {
             w.out.capacity() <= KEEP_CAPACITY,
             "big buffers are released"
         );
+    }
+
+    #[test]
+    fn an_emptied_output_buffer_is_let_go_and_the_next_output_takes_it_back() {
+        let (a, mut b) = pair();
+        let mut w = SysRw::new();
+        w.put(&[b'x'; 1000]);
+        let kept = w.out.as_ptr();
+        assert_eq!(w.flush(a.as_raw_fd()).unwrap(), 0);
+        assert_eq!(w.out.capacity(), 0, "an idle driver holds no buffer");
+        assert_eq!(w.chunk_ends.capacity(), 0);
+        let mut other = SysRw::new();
+        other.take_spare_output();
+        assert_eq!(other.out.as_ptr(), kept, "the spare is the emptied buffer");
+        assert!(other.out.capacity() >= 1000);
+        other.put(b"next");
+        assert_eq!(other.messages_buffered(), 1);
+        assert_eq!(other.flush(a.as_raw_fd()).unwrap(), 0);
+        let mut got = vec![0u8; 2000];
+        let mut n = 0;
+        while n < 1004 {
+            n += b.read(&mut got[n..]).unwrap();
+        }
+        assert_eq!(&got[1000..1004], b"next");
     }
 
     #[test]

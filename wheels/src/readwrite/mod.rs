@@ -171,6 +171,9 @@ impl ReadWrite {
                 return Ok(false);
             }
             let was_empty = inner.driver.octets_buffered() == 0;
+            if was_empty {
+                inner.driver.take_spare_output();
+            }
             {
                 let Inner {
                     driver, filters, ..
