@@ -200,7 +200,7 @@ impl ReadWriteBuilder {
             names,
         };
         let names = &wheel.names;
-        ctx.refcount_increment(session, &names.tag)?;
+        ctx.refcount_increment(session, &super::keep_alive_tag(id))?;
         ctx.state(names.read.clone(), handlers::read(weak.clone(), id));
         ctx.state(
             names.write.clone(),
