@@ -44,6 +44,13 @@ impl EventName {
         (s.as_ptr() as usize, s.len())
     }
 
+    /// True for a name made from a `&'static str`: text that is never
+    /// freed, so its address stands for it for good.
+    #[inline]
+    pub(crate) fn is_static(&self) -> bool {
+        matches!(self.0, Repr::Static(_))
+    }
+
     /// A name from a string literal, usable in `const` context.
     pub const fn from_static(s: &'static str) -> EventName {
         EventName(Repr::Static(s))

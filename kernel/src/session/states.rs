@@ -65,9 +65,12 @@ pub(crate) struct StateTable<H: 'static> {
     /// and over — a connection's read, input, write and flushed events,
     /// round after round — under the same names: the same literal or the
     /// same shared allocation ([`EventName::identity`]). A name with the
-    /// identity of a slot is tried at that place first, and the place is
-    /// trusted when the name stored there is that name or spelled the
-    /// same, whatever happened to the table since.
+    /// identity of a slot is tried at that place first. The places are
+    /// forgotten whenever entries move (a removal, a new base), so a
+    /// place is the one the name was found at. A literal's address is that literal for good,
+    /// so a place remembered for one is trusted as it is; a shared name's
+    /// address may have been freed and reused since, so for those the
+    /// name stored at the place is compared (by address first).
     recent: [Cell<Recent>; RECENT],
     /// Bumped by every insert and remove: a caller that resolved a handler
     /// once for many calls ([`Ctx::call_self_each`]) re-resolves it when
@@ -84,6 +87,10 @@ struct Recent {
     len: u32,
     at: u32,
 }
+
+/// In [`Recent::at`]: the name remembered is a literal (`Static` text,
+/// never freed), so a name at that address is that name.
+const LASTING: u32 = 1 << 30;
 
 /// How many places [`StateTable::recent`] keeps.
 const RECENT: usize = 4;
@@ -117,10 +124,10 @@ impl<H: 'static> StateTable<H> {
         for slot in &self.recent {
             let r = slot.get();
             if (r.ptr, r.len) == (key.0, key.1 as u32) {
-                if let Some((n, h)) = self.entry(r.at) {
-                    // The same name, or one spelled the same (the slot
-                    // may be left from a name since freed).
-                    if n == name {
+                if let Some((n, h)) = self.entry(r.at & !LASTING) {
+                    // A literal's place is its own; a shared name's slot
+                    // may be left from a name since freed: compare.
+                    if r.at & LASTING != 0 || n == name {
                         return Some(h.clone());
                     }
                 }
@@ -148,17 +155,26 @@ impl<H: 'static> StateTable<H> {
     fn search(&self, name: &EventName, key: (usize, usize)) -> Option<Handler<H>> {
         let at = self
             .own_position(name, key)
-            .and_then(|at| u32::try_from(at).ok().filter(|&at| at < IN_BASE))
+            .and_then(|at| u32::try_from(at).ok().filter(|&at| at < LASTING))
             .or_else(|| self.base_position(name, key))?;
-        let mut remembered = Recent {
-            ptr: key.0,
-            len: key.1 as u32,
-            at,
-        };
-        for slot in &self.recent {
-            remembered = slot.replace(remembered);
+        if let Ok(len) = u32::try_from(key.1) {
+            let mut remembered = Recent {
+                ptr: key.0,
+                len,
+                at: if name.is_static() { at | LASTING } else { at },
+            };
+            for slot in &self.recent {
+                remembered = slot.replace(remembered);
+            }
         }
         self.entry(at).map(|(_, h)| h.clone())
+    }
+
+    /// The table changed: no remembered place may be trusted any more.
+    fn forget_places(&mut self) {
+        for slot in &self.recent {
+            slot.set(NO_PLACE);
+        }
     }
 
     fn own_position(&self, name: &str, identity: (usize, usize)) -> Option<usize> {
@@ -192,6 +208,7 @@ impl<H: 'static> StateTable<H> {
     /// session's own of the same names.
     pub(crate) fn set_base(&mut self, base: BaseStates<H>) {
         self.generation += 1;
+        self.forget_places();
         self.base = None;
         self.base_hidden = 0;
         if base.len() > BASE_LIMIT {
@@ -226,6 +243,9 @@ impl<H: 'static> StateTable<H> {
     }
 
     pub(crate) fn insert(&mut self, name: EventName, h: Handler<H>) -> Option<Handler<H>> {
+        // Remembered places stay true: a replaced handler keeps its place,
+        // a new entry goes at the end, and a shadowed base entry is hidden
+        // (`entry` checks).
         self.generation += 1;
         if let Some(at) = self.own_position(&name, name.identity()) {
             return Some(std::mem::replace(&mut self.entries[at].1, h));
@@ -262,6 +282,7 @@ impl<H: 'static> StateTable<H> {
 
     pub(crate) fn remove(&mut self, name: &str) -> Option<Handler<H>> {
         self.generation += 1;
+        self.forget_places();
         // A shared state goes from this session only (an own entry of the
         // same name had already hidden it).
         let shared = self.hide_base(name);
@@ -492,6 +513,29 @@ mod tests {
             t.get(&names[BASE_LIMIT].clone().into()),
             &hs[BASE_LIMIT]
         ));
+    }
+
+    /// A literal's remembered place is trusted without comparing names,
+    /// so it must be forgotten when the table changes: removing `a` moves
+    /// `c` into its place.
+    #[test]
+    fn a_literals_remembered_place_is_forgotten_when_the_table_changes() {
+        let mut t = StateTable::<()>::default();
+        let (a, b, c) = (h(), h(), h());
+        t.insert("a".into(), a.clone());
+        t.insert("b".into(), b.clone());
+        t.insert("c".into(), c.clone());
+        let asked = EventName::from_static("a");
+        assert!(same(t.get(&asked), &a));
+        assert!(same(t.get(&asked), &a), "through the remembered place");
+        t.remove("a");
+        assert!(t.get(&asked).is_none(), "not c, which took a's place");
+        assert!(same(t.get(&"c".into()), &c));
+        // Replaced in place: the new handler, not the remembered one.
+        let newer = h();
+        assert!(same(t.get(&"b".into()), &b));
+        t.insert("b".into(), newer.clone());
+        assert!(same(t.get(&"b".into()), &newer));
     }
 
     #[test]
