@@ -43,7 +43,7 @@ pub(crate) type BaseStates<H> = Rc<[(EventName, Handler<H>)]>;
 const BASE_LIMIT: usize = 64;
 
 /// Marks a place in the base, not in the session's own entries, in a
-/// [`Recent`] place and in what `position` returns.
+/// [`Recent`] place and in what `base_position` returns.
 const IN_BASE: u32 = 1 << 31;
 
 /// The handlers of one session, typed by its heap.
@@ -67,10 +67,11 @@ pub(crate) struct StateTable<H: 'static> {
     /// same shared allocation ([`EventName::identity`]). A name with the
     /// identity of a slot is tried at that place first. The places are
     /// forgotten whenever entries move (a removal, a new base), so a
-    /// place is the one the name was found at. A literal's address is that literal for good,
-    /// so a place remembered for one is trusted as it is; a shared name's
-    /// address may have been freed and reused since, so for those the
-    /// name stored at the place is compared (by address first).
+    /// place is the one the name was found at. A literal's address is
+    /// that literal for good, so a place remembered for one is trusted as
+    /// it is; a shared name's address may have been freed and reused
+    /// since, so for those the name stored at the place is compared (by
+    /// address first).
     recent: [Cell<Recent>; RECENT],
     /// Bumped by every insert and remove: a caller that resolved a handler
     /// once for many calls ([`Ctx::call_self_each`]) re-resolves it when
@@ -79,8 +80,8 @@ pub(crate) struct StateTable<H: 'static> {
 }
 
 /// One of [`StateTable::recent`]: a name's address and length (its
-/// identity, the length cut to 32 bits: the entry's own name is checked
-/// in full on a hit) and its place.
+/// identity; a name too long for 32 bits is not remembered) and its
+/// place.
 #[derive(Clone, Copy)]
 struct Recent {
     ptr: usize,
@@ -123,7 +124,7 @@ impl<H: 'static> StateTable<H> {
         let key = name.identity();
         for slot in &self.recent {
             let r = slot.get();
-            if (r.ptr, r.len) == (key.0, key.1 as u32) {
+            if (r.ptr, r.len as usize) == key {
                 if let Some((n, h)) = self.entry(r.at & !LASTING) {
                     // A literal's place is its own; a shared name's slot
                     // may be left from a name since freed: compare.
@@ -144,19 +145,25 @@ impl<H: 'static> StateTable<H> {
             return self.entries.get(at as usize);
         }
         let i = (at & !IN_BASE) as usize;
-        if self.base_hidden & (1 << i) != 0 {
+        if !self.base_visible(i) {
             return None;
         }
         self.base.as_deref()?.get(i)
+    }
+
+    /// Base entry `i` is neither shadowed nor removed in this session.
+    #[inline]
+    fn base_visible(&self, i: usize) -> bool {
+        self.base_hidden & (1 << i) == 0
     }
 
     /// `get` for a name not found recently: find it and remember its place.
     #[inline(never)]
     fn search(&self, name: &EventName, key: (usize, usize)) -> Option<Handler<H>> {
         let at = self
-            .own_position(name, key)
+            .own_position(name)
             .and_then(|at| u32::try_from(at).ok().filter(|&at| at < LASTING))
-            .or_else(|| self.base_position(name, key))?;
+            .or_else(|| self.base_position(name))?;
         if let Ok(len) = u32::try_from(key.1) {
             let mut remembered = Recent {
                 ptr: key.0,
@@ -177,31 +184,24 @@ impl<H: 'static> StateTable<H> {
         }
     }
 
-    fn own_position(&self, name: &str, identity: (usize, usize)) -> Option<usize> {
+    /// The place of `name` among the session's own entries.
+    fn own_position(&self, name: &str) -> Option<usize> {
         match &self.index {
             Some(index) => index.get(name).copied(),
-            None => self
-                .entries
-                .iter()
-                .position(|(n, _)| n.identity() == identity)
-                .or_else(|| self.entries.iter().position(|(n, _)| n.as_str() == name)),
+            None => find_named(self.entries.iter().map(|(n, _)| n).enumerate(), name),
         }
     }
 
     /// The place ([`IN_BASE`] set) of `name` among the base states this
     /// session has not hidden.
-    fn base_position(&self, name: &str, identity: (usize, usize)) -> Option<u32> {
+    fn base_position(&self, name: &str) -> Option<u32> {
         let base = self.base.as_deref()?;
-        let visible = |i: &usize| self.base_hidden & (1 << i) == 0;
-        let i = (0..base.len())
-            .filter(visible)
-            .find(|&i| base[i].0.identity() == identity)
-            .or_else(|| {
-                (0..base.len())
-                    .filter(visible)
-                    .find(|&i| base[i].0.as_str() == name)
-            })?;
-        Some(i as u32 | IN_BASE)
+        let visible = base
+            .iter()
+            .map(|(n, _)| n)
+            .enumerate()
+            .filter(|&(i, _)| self.base_visible(i));
+        find_named(visible, name).map(|i| i as u32 | IN_BASE)
     }
 
     /// Share `base`'s states (a [`StateSet`]'s), behind any of this
@@ -220,7 +220,7 @@ impl<H: 'static> StateTable<H> {
             return;
         }
         for (i, (name, _)) in base.iter().enumerate() {
-            if self.own_position(name, name.identity()).is_some() {
+            if self.own_position(name).is_some() {
                 self.base_hidden |= 1 << i;
             }
         }
@@ -230,7 +230,7 @@ impl<H: 'static> StateTable<H> {
     /// Hide a visible base state (replaced or removed in this session);
     /// its handler.
     fn hide_base(&mut self, name: &str) -> Option<Handler<H>> {
-        let at = self.base_position(name, (0, usize::MAX))?;
+        let at = self.base_position(name)?;
         let i = (at & !IN_BASE) as usize;
         self.base_hidden |= 1 << i;
         self.base.as_deref().map(|b| b[i].1.clone())
@@ -247,7 +247,7 @@ impl<H: 'static> StateTable<H> {
         // a new entry goes at the end, and a shadowed base entry is hidden
         // (`entry` checks).
         self.generation += 1;
-        if let Some(at) = self.own_position(&name, name.identity()) {
+        if let Some(at) = self.own_position(&name) {
             return Some(std::mem::replace(&mut self.entries[at].1, h));
         }
         // A shared state replaced in this session: its own entry from now.
@@ -286,13 +286,12 @@ impl<H: 'static> StateTable<H> {
         // A shared state goes from this session only (an own entry of the
         // same name had already hidden it).
         let shared = self.hide_base(name);
-        let at = match &mut self.index {
-            Some(index) => index.remove(name),
-            None => self.entries.iter().position(|(n, _)| n.as_str() == name),
-        };
-        let Some(at) = at else {
+        let Some(at) = self.own_position(name) else {
             return shared;
         };
+        if let Some(index) = &mut self.index {
+            index.remove(name);
+        }
         let (_, handler) = self.entries.swap_remove(at);
         if let (Some(index), Some((moved, _))) = (&mut self.index, self.entries.get(at)) {
             index.insert(moved.clone(), at);
@@ -301,11 +300,7 @@ impl<H: 'static> StateTable<H> {
     }
 
     pub(crate) fn contains(&self, name: &str) -> bool {
-        let own = match &self.index {
-            Some(index) => index.contains_key(name),
-            None => self.entries.iter().any(|(n, _)| n.as_str() == name),
-        };
-        own || self.base_position(name, (0, usize::MAX)).is_some()
+        self.own_position(name).is_some() || self.base_position(name).is_some()
     }
 
     pub(crate) fn names(&self) -> Vec<String> {
@@ -313,7 +308,7 @@ impl<H: 'static> StateTable<H> {
         let shared = base
             .iter()
             .enumerate()
-            .filter(|(i, _)| self.base_hidden & (1 << i) == 0)
+            .filter(|&(i, _)| self.base_visible(i))
             .map(|(_, (n, _))| n.to_string());
         let mut v: Vec<String> = self
             .entries
@@ -324,6 +319,21 @@ impl<H: 'static> StateTable<H> {
         v.sort();
         v
     }
+}
+
+/// The place of the first of `names` that is `name`: by address first
+/// (the same literal or the same shared text, the usual case), then by
+/// text.
+fn find_named<'a>(
+    mut names: impl Iterator<Item = (usize, &'a EventName)> + Clone,
+    name: &str,
+) -> Option<usize> {
+    let identity = (name.as_ptr() as usize, name.len());
+    let mut by_text = names.clone();
+    names
+        .find(|(_, n)| n.identity() == identity)
+        .or_else(|| by_text.find(|(_, n)| n.as_str() == name))
+        .map(|(i, _)| i)
 }
 
 /// The state table as the kernel shares it with the session's dispatches.
