@@ -312,14 +312,22 @@ impl SysRw {
         });
     }
 
-    /// Before the first output since the buffers were let go: take spare
-    /// ones, if the thread has any (without, the first put allocates). The
-    /// wheel calls this once per batch of output, not per put.
-    #[inline(never)]
-    pub(crate) fn take_spare_output(&mut self) {
-        if self.out.capacity() != 0 {
-            return;
+    /// Before a wheel queues a batch of output: whether nothing was
+    /// buffered (the wheel then has a write to schedule). An empty driver
+    /// takes spare buffers here, if the thread has any, once per batch
+    /// rather than with a check in every put (without, the first put
+    /// allocates).
+    #[inline]
+    pub(crate) fn begin_output(&mut self) -> bool {
+        let empty = self.octets_buffered() == 0;
+        if empty && self.out.capacity() == 0 {
+            self.take_spare_output();
         }
+        empty
+    }
+
+    #[inline(never)]
+    fn take_spare_output(&mut self) {
         if let Ok(Some((out, ends))) = OUTPUTS.try_with(|spares| spares.borrow_mut().pop()) {
             self.out = out;
             self.chunk_ends = ends;
@@ -406,7 +414,7 @@ mod tests {
         assert_eq!(w.out.capacity(), 0, "an idle driver holds no buffer");
         assert_eq!(w.chunk_ends.capacity(), 0);
         let mut other = SysRw::new();
-        other.take_spare_output();
+        assert!(other.begin_output(), "nothing buffered yet");
         assert_eq!(other.out.as_ptr(), kept, "the spare is the emptied buffer");
         assert!(other.out.capacity() >= 1000);
         other.put(b"next");

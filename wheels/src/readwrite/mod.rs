@@ -175,10 +175,7 @@ impl ReadWrite {
                 // so nothing is serialized.
                 return Ok(false);
             }
-            let was_empty = inner.driver.octets_buffered() == 0;
-            if was_empty {
-                inner.driver.take_spare_output();
-            }
+            let was_empty = inner.driver.begin_output();
             {
                 let Inner {
                     driver, filters, ..

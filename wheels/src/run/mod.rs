@@ -266,7 +266,7 @@ impl Run {
         let schedule = {
             let mut inner = self.inner.borrow_mut();
             let stdin = inner.stdin.as_mut().ok_or(StdinError::Closed)?;
-            let was_empty = stdin.driver.octets_buffered() == 0;
+            let was_empty = stdin.driver.begin_output();
             for record in records {
                 let filter = &mut stdin.filter;
                 stdin.driver.put_with(|out| filter.put(record, out))?;
