@@ -561,31 +561,11 @@ fn bad_watermark_settings_are_construction_errors() {
 fn data_and_eof_arriving_together_are_both_delivered() {
     // One readiness edge covers the last line and the peer's FIN: the short
     // read that drains the line must not end reading before the EOF.
-    let k = Kernel::new().unwrap();
-    let (mine, mut theirs) = UnixStream::pair().unwrap();
-    theirs.write_all(b"last line\n").unwrap();
-    drop(theirs);
-    let out = logged();
-    let o = out.clone();
-    let mine = RefCell::new(Some(mine));
-    k.create(
-        Session::new(Pair::default())
-            .state("_start", move |ctx| {
-                let w = ReadWrite::builder(mine.borrow_mut().take().unwrap())
-                    .input_event("input")
-                    .error_event("error")
-                    .build(ctx)
-                    .unwrap();
-                ctx.heap.wheel = Some(w);
-            })
-            .state("input", log_event)
-            .state("error", move |ctx| {
-                log_event(ctx);
-                ctx.heap.wheel = None;
-                *o.borrow_mut() = std::mem::take(&mut ctx.heap.log);
-            }),
-    )
-    .unwrap();
-    k.run();
-    assert_eq!(*out.borrow(), ["input last line", "error read 0"]);
+    let log = read_sent(b"last line\n", |s| {
+        s.state("input", log_event).state("error", |ctx| {
+            log_event(ctx);
+            ctx.heap.wheel = None;
+        })
+    });
+    assert_eq!(log, ["input last line", "error read 0"]);
 }
