@@ -37,10 +37,10 @@
 //! echoes one line first), says so, and holds them until killed.
 //!
 //! `--client <port> <lines> [conns]` is a plain blocking client for
-//! counting a server's instructions per line under callgrind (see
-//! benches/echo/instructions.sh): it sends `lines` 32-byte lines in batches
-//! of 16 over `conns` connections (default 1), each round once the last
-//! was echoed, and checks the echo.
+//! counting a server's instructions (callgrind) or system calls (strace)
+//! per line (see benches/echo/instructions.sh and syscalls.sh): it sends
+//! `lines` 32-byte lines in batches of 16 over `conns` connections
+//! (default 1), each round once the last was echoed, and checks the echo.
 //!
 //! `POE_BENCH_ONLY=<bench>` runs one bench with all its impls,
 //! `POE_BENCH_ONLY=<bench>/<impl>` one figure (e.g.
