@@ -7,7 +7,8 @@
 //! (the server's own CPU time per echoed line). The servers of one echo
 //! bench take turns in three interleaved rounds (`POE_BENCH_ROUNDS`), and
 //! each reports its median round; the ratio of each peer's CPU per line to
-//! poe-rs's is printed round by round.
+//! poe-rs's, and of poe-rs's lines/s to each peer's (unpaced benches), is
+//! printed round by round.
 //!
 //! Flat out, on a two-core machine, the generator's core and the server's
 //! are both nearly full: a server that never sleeps spends all of its core
@@ -74,6 +75,19 @@ const ECHO_ROUNDS: usize = 3;
 const PACED_LINES_PER_S: f64 = 1_500_000.0;
 /// Short-lived connections in flight at once in `accept_rate`.
 const ACCEPT_CONCURRENT: usize = 16;
+
+/// One ratio per interleaved round, then their median: greater than 1
+/// where poe-rs is ahead.
+fn print_ratios(what: &str, ratios: impl Iterator<Item = f64>) {
+    let mut ratios: Vec<f64> = ratios.collect();
+    let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}x")).collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "# {what}, round by round: {} (median {:.2}x)",
+        each.join(" "),
+        ratios[ratios.len() / 2]
+    );
+}
 
 fn report(bench: &str, imp: &str, metric: &str, value: f64) {
     println!("bench={bench} impl={imp} metric={metric} value={value:.0}");
@@ -235,18 +249,18 @@ impl Bench {
             if *imp == "poe-rs" {
                 continue;
             }
-            let mut ratios: Vec<f64> = runs
-                .iter()
-                .zip(&rounds[ours])
-                .map(|(peer, us)| peer.cpu_ns_per_line() / us.cpu_ns_per_line())
-                .collect();
-            let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}x")).collect();
-            ratios.sort_by(f64::total_cmp);
-            println!(
-                "# {bench}: {imp} CPU per line / poe-rs CPU per line, round by round: {} (median {:.2}x)",
-                each.join(" "),
-                ratios[ratios.len() / 2]
+            let pairs = || runs.iter().zip(&rounds[ours]);
+            print_ratios(
+                &format!("{bench}: {imp} CPU per line / poe-rs CPU per line"),
+                pairs().map(|(peer, us)| peer.cpu_ns_per_line() / us.cpu_ns_per_line()),
             );
+            // Paced, every server echoes the same lines/s.
+            if pace.is_none() {
+                print_ratios(
+                    &format!("{bench}: poe-rs lines/s / {imp} lines/s"),
+                    pairs().map(|(peer, us)| us.lines_per_s() / peer.lines_per_s()),
+                );
+            }
         }
     }
 
