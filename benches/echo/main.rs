@@ -76,6 +76,40 @@ const PACED_LINES_PER_S: f64 = 1_500_000.0;
 /// Short-lived connections in flight at once in `accept_rate`.
 const ACCEPT_CONCURRENT: usize = 16;
 
+/// A figure of one measured run.
+type Key<M> = fn(&M) -> f64;
+
+/// Each peer against poe-rs, round by round: `cost` as peer / poe-rs and
+/// `rate` as poe-rs / peer, so that both read above 1 where poe-rs is
+/// ahead.
+fn print_peer_ratios<M>(
+    bench: &str,
+    servers: &[(&str, Server)],
+    rounds: &[Vec<M>],
+    (cost_name, cost): (&str, Key<M>),
+    rate: Option<(&str, Key<M>)>,
+) {
+    let Some(ours) = servers.iter().position(|(imp, _)| *imp == "poe-rs") else {
+        return;
+    };
+    for ((imp, _), runs) in servers.iter().zip(rounds) {
+        if *imp == "poe-rs" {
+            continue;
+        }
+        let pairs = || runs.iter().zip(&rounds[ours]);
+        print_ratios(
+            &format!("{bench}: {imp} {cost_name} / poe-rs {cost_name}"),
+            pairs().map(|(peer, us)| cost(peer) / cost(us)),
+        );
+        if let Some((rate_name, rate)) = rate {
+            print_ratios(
+                &format!("{bench}: poe-rs {rate_name} / {imp} {rate_name}"),
+                pairs().map(|(peer, us)| rate(us) / rate(peer)),
+            );
+        }
+    }
+}
+
 /// One ratio per interleaved round, then their median: greater than 1
 /// where poe-rs is ahead.
 fn print_ratios(what: &str, ratios: impl Iterator<Item = f64>) {
@@ -131,11 +165,8 @@ fn report_echo(bench: &str, imp: &str, m: &loadgen::Measured) {
 }
 
 /// The median of `runs` by `key` (the middle one of an odd count).
-fn median_by(
-    runs: &[loadgen::Measured],
-    key: impl Fn(&loadgen::Measured) -> f64,
-) -> &loadgen::Measured {
-    let mut order: Vec<&loadgen::Measured> = runs.iter().collect();
+fn median_by<M>(runs: &[M], key: impl Fn(&M) -> f64) -> &M {
+    let mut order: Vec<&M> = runs.iter().collect();
     order.sort_by(|a, b| key(a).total_cmp(&key(b)));
     order[order.len() / 2]
 }
@@ -229,12 +260,7 @@ impl Bench {
     /// servers already started (and set up: `echo_with_idle`'s hold their
     /// idle connections).
     fn run_rounds(&self, bench: &str, pace: Option<f64>, servers: &[(&str, Server)]) {
-        let mut rounds: Vec<Vec<loadgen::Measured>> = servers.iter().map(|_| Vec::new()).collect();
-        for _ in 0..self.rounds {
-            for (i, (_, server)) in servers.iter().enumerate() {
-                rounds[i].push(self.measure_echo(server, pace));
-            }
-        }
+        let rounds = self.interleave(servers, |server| self.measure_echo(server, pace));
         for ((imp, _), runs) in servers.iter().zip(&rounds) {
             report_echo(
                 bench,
@@ -242,39 +268,66 @@ impl Bench {
                 median_by(runs, loadgen::Measured::cpu_ns_per_line),
             );
         }
-        let Some(ours) = servers.iter().position(|(imp, _)| *imp == "poe-rs") else {
-            return;
-        };
-        for ((imp, _), runs) in servers.iter().zip(&rounds) {
-            if *imp == "poe-rs" {
-                continue;
+        // Paced, every server echoes the same lines/s.
+        let rate = pace
+            .is_none()
+            .then_some(("lines/s", loadgen::Measured::lines_per_s as Key<_>));
+        print_peer_ratios(
+            bench,
+            servers,
+            &rounds,
+            ("CPU per line", loadgen::Measured::cpu_ns_per_line),
+            rate,
+        );
+    }
+
+    /// `measure` of every server once per round, in the same order, for
+    /// `self.rounds` rounds: each server's runs, round by round. This
+    /// machine's speed drifts by a third within minutes; interleaving
+    /// spreads the drift over all the servers.
+    fn interleave<M>(
+        &self,
+        servers: &[(&str, Server)],
+        measure: impl Fn(&Server) -> M,
+    ) -> Vec<Vec<M>> {
+        let mut rounds: Vec<Vec<M>> = servers.iter().map(|_| Vec::new()).collect();
+        for _ in 0..self.rounds {
+            for (runs, (_, server)) in rounds.iter_mut().zip(servers) {
+                runs.push(measure(server));
             }
-            let pairs = || runs.iter().zip(&rounds[ours]);
-            print_ratios(
-                &format!("{bench}: {imp} CPU per line / poe-rs CPU per line"),
-                pairs().map(|(peer, us)| peer.cpu_ns_per_line() / us.cpu_ns_per_line()),
-            );
-            // Paced, every server echoes the same lines/s.
-            if pace.is_none() {
-                print_ratios(
-                    &format!("{bench}: poe-rs lines/s / {imp} lines/s"),
-                    pairs().map(|(peer, us)| us.lines_per_s() / peer.lines_per_s()),
+        }
+        rounds
+    }
+
+    /// `accept_rate` for all its peers, in interleaved rounds like the
+    /// echo benches; each server's figures are those of its round with
+    /// the median CPU per connection.
+    fn accept_rounds(&self, servers: &[(&str, Server)]) {
+        let rounds = self.interleave(servers, |server| {
+            loadgen::accept_rate(server, ACCEPT_CONCURRENT, self.warmup, self.window)
+                .expect("accept run")
+        });
+        for ((imp, _), runs) in servers.iter().zip(&rounds) {
+            let m = median_by(runs, loadgen::AcceptMeasured::cpu_ns_per_conn);
+            report("accept_rate", imp, "conns_per_s", m.conns_per_s());
+            report("accept_rate", imp, "cpu_ns_per_conn", m.cpu_ns_per_conn());
+            if m.generator_saturated() {
+                println!(
+                    "# accept_rate {imp}: load generator saturated ({:.0}% of a core); compare cpu_ns_per_conn",
+                    100.0 * m.gen_cpu / m.secs
                 );
             }
         }
-    }
-
-    fn accept_rate(&self, imp: &str, server: &Server) {
-        let m = loadgen::accept_rate(server, ACCEPT_CONCURRENT, self.warmup, self.window)
-            .expect("accept run");
-        report("accept_rate", imp, "conns_per_s", m.conns_per_s());
-        report("accept_rate", imp, "cpu_ns_per_conn", m.cpu_ns_per_conn());
-        if m.generator_saturated() {
-            println!(
-                "# accept_rate {imp}: load generator saturated ({:.0}% of a core); compare cpu_ns_per_conn",
-                100.0 * m.gen_cpu / m.secs
-            );
-        }
+        print_peer_ratios(
+            "accept_rate",
+            servers,
+            &rounds,
+            (
+                "CPU per connection",
+                loadgen::AcceptMeasured::cpu_ns_per_conn,
+            ),
+            Some(("connections/s", loadgen::AcceptMeasured::conns_per_s)),
+        );
     }
 
     /// RSS growth per connection over `IDLE_CONNS` idle connections, which
@@ -451,10 +504,13 @@ fn main() {
         ("tokio", Peer::Rust("tokio")),
         ("perl-poe", Peer::Perl("echo_server_tcp.pl")),
     ];
-    for (imp, peer) in server_tcp_peers {
-        if b.wants("accept_rate", imp, peer) {
-            b.accept_rate(imp, &b.spawn(peer));
-        }
+    let accept: Vec<(&str, Server)> = server_tcp_peers
+        .iter()
+        .filter(|&&(imp, peer)| b.wants("accept_rate", imp, peer))
+        .map(|&(imp, peer)| (imp, b.spawn(peer)))
+        .collect();
+    if !accept.is_empty() {
+        b.accept_rounds(&accept);
     }
 
     for (imp, peer) in [
