@@ -19,7 +19,7 @@ pub use builder::ReadWriteBuilder;
 
 use crate::driver::SysRw;
 use crate::fd::Fd;
-use crate::id::{hidden_state, WheelId};
+use crate::id::{hidden_state, wheel_tag, WheelId};
 use poe_filters::{Filter, FilterError, Line};
 use poe_kernel::{EventName, Mode, SessionId, Trigger, Value, WeakKernel};
 use state::{Filters, Handles, Inner};
@@ -63,7 +63,7 @@ impl Names {
 /// taken and when it is given back, not kept: the session keeps a copy,
 /// and a second one on every idle connection is 32 bytes for nothing.
 fn keep_alive_tag(id: WheelId) -> String {
-    format!("POE::Wheel::{KIND}({id})")
+    wheel_tag(KIND, id)
 }
 
 /// Buffered, filtered I/O on a descriptor (POE::Wheel::ReadWrite). Keep it

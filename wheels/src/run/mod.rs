@@ -11,7 +11,7 @@ mod state;
 pub use builder::RunBuilder;
 
 use crate::fd::Fd;
-use crate::id::{hidden_state, WheelId};
+use crate::id::{hidden_state, wheel_tag, WheelId};
 use poe_filters::{Filter, FilterError};
 use poe_kernel::{EventName, Mode, SessionId, Trigger, Value, WeakKernel};
 use state::{Inner, Stream};
@@ -87,7 +87,7 @@ impl Names {
             stdin: hidden_state(KIND, id, "select stdin").into(),
             stdout: hidden_state(KIND, id, Stream::Stdout.state()).into(),
             stderr: hidden_state(KIND, id, Stream::Stderr.state()).into(),
-            tag: format!("POE::Wheel::{KIND}({id})"),
+            tag: wheel_tag(KIND, id),
         }
     }
 
