@@ -220,3 +220,42 @@ fn a_custom_error_only_reports_and_the_listener_closes_on_other_errors() {
     );
     assert_eq!(k.session_count(), 0);
 }
+
+#[test]
+fn a_connection_reports_the_peer_address_accept_gave() {
+    let k = Kernel::new().unwrap();
+    let server = Server::builder::<()>()
+        .address("127.0.0.1")
+        .client_connected(|ctx| {
+            let h = &ctx.heap;
+            let told = format!("{} {} {:?}", h.remote_ip, h.remote_port, h.remote_addr);
+            ctx.heap.client.put(told).unwrap();
+            ctx.yield_("shutdown", ());
+        })
+        .client_input(|_| ())
+        .client_disconnected(|ctx| ctx.post(ctx.heap.listener, "shutdown", ()).unwrap())
+        .spawn(&k)
+        .unwrap();
+    // From another loopback address than the server's, and a port of the
+    // client's own: what the server reports can only come from this peer.
+    let to = server.addr.unwrap();
+    let c = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let from: std::net::SocketAddr = "127.0.0.45:0".parse().unwrap();
+        socket.bind(&from.into()).unwrap();
+        socket.connect(&to.into()).unwrap();
+        let stream = std::net::TcpStream::from(socket);
+        let me = stream.local_addr().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stream)
+            .read_line(&mut line)
+            .unwrap();
+        (me, line.trim_end().to_owned())
+    });
+    k.run();
+    let (me, told) = c.join().unwrap();
+    assert_eq!(me.ip(), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 45)));
+    assert_eq!(told, format!("127.0.0.45 {} [127, 0, 0, 45]", me.port()));
+}

@@ -20,6 +20,7 @@ pub use server::{ClientWheel, Connection, Listener, Listening, Server, ServerBui
 use poe_filters::Filter;
 use poe_kernel::{Ctx, Value};
 use poe_wheels::ReadWriteBuilder;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
 /// The address family a component listens or connects in (POE's
@@ -64,13 +65,36 @@ pub(crate) fn run<H: 'static>(cb: &Option<Callback<H>>, ctx: &mut Ctx<'_, H>) {
     }
 }
 
-/// An address as the component reports it: dotted quad, IPv6 text, or
-/// "LOCAL" for UNIX sockets (POE's `remote_ip`).
-pub(crate) fn ip_text(addr: &socket2::SockAddr) -> (String, u16) {
-    match addr.as_socket() {
-        Some(sa) => (sa.ip().to_string(), sa.port()),
-        None => ("LOCAL".to_owned(), 0),
-    }
+/// A peer as the component reports it (POE's `remote_ip` and
+/// `remote_port`): dotted quad or IPv6 text and the port, or "LOCAL" and
+/// 0 for a UNIX socket.
+pub(crate) fn ip_text(peer: Option<SocketAddr>) -> (String, u16) {
+    let Some(peer) = peer else {
+        return ("LOCAL".to_owned(), 0);
+    };
+    let text = match peer.ip() {
+        // Written out: `Ipv4Addr`'s Display goes through the formatting
+        // machinery, about 2 600 instructions of every accepted
+        // connection's 36 000 (callgrind).
+        IpAddr::V4(v4) => {
+            let mut s = String::with_capacity("255.255.255.255".len());
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                if octet >= 100 {
+                    s.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    s.push(char::from(b'0' + octet / 10 % 10));
+                }
+                s.push(char::from(b'0' + octet % 10));
+            }
+            s
+        }
+        IpAddr::V6(v6) => v6.to_string(),
+    };
+    (text, peer.port())
 }
 
 /// The configured filter, or POE's default (a new Filter::Line).
@@ -102,5 +126,24 @@ pub(crate) fn with_marks(
             .high_event(high_event)
             .low_event(low_event),
         _ => b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_ip_is_the_usual_text_of_every_address() {
+        let octets = [0u8, 1, 9, 10, 42, 99, 100, 101, 199, 200, 250, 255];
+        for (i, &a) in octets.iter().enumerate() {
+            let ip =
+                std::net::Ipv4Addr::new(a, octets[(i + 3) % 12], octets[(i + 7) % 12], 255 - a);
+            let peer = SocketAddr::new(ip.into(), 40_000 + i as u16);
+            assert_eq!(ip_text(Some(peer)), (ip.to_string(), 40_000 + i as u16));
+        }
+        let v6: SocketAddr = "[2001:db8::7]:80".parse().unwrap();
+        assert_eq!(ip_text(Some(v6)), ("2001:db8::7".to_owned(), 80));
+        assert_eq!(ip_text(None), ("LOCAL".to_owned(), 0));
     }
 }

@@ -7,6 +7,7 @@ use poe_filters::FilterError;
 use poe_kernel::{Args, Ctx, Session, SessionId, StateSet, Value};
 use poe_wheels::ReadWrite;
 use socket2::Socket;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 
@@ -143,17 +144,27 @@ impl<U: 'static> ConnectionStates<U> {
         }
     }
 
-    /// A connection session for `socket`.
-    pub(super) fn session(&self, socket: Socket) -> Session<Connection<U>> {
+    /// A connection session for `socket`, accepted from `peer` (`None`:
+    /// a UNIX socket).
+    pub(super) fn session(
+        &self,
+        socket: Socket,
+        peer: Option<SocketAddr>,
+    ) -> Session<Connection<U>> {
         let cfg = &self.cfg;
         let mut args = Args::new();
         args.push(Value::local(socket));
         args.extend(cfg.args.iter().cloned());
+        let (remote_ip, remote_port) = ip_text(peer);
+        let remote_addr = peer.map_or_else(Vec::new, |sa| match sa.ip() {
+            IpAddr::V4(v4) => v4.octets().to_vec(),
+            IpAddr::V6(v6) => v6.octets().to_vec(),
+        });
         Session::new(Connection {
             client: ClientWheel::default(),
-            remote_ip: String::new(),
-            remote_port: 0,
-            remote_addr: Vec::new(),
+            remote_ip,
+            remote_port,
+            remote_addr,
             shutdown: false,
             shutdown_on_error: cfg.shutdown_on_error,
             got_an_error: false,
@@ -171,15 +182,6 @@ fn start<U: 'static>(cfg: &ClientConfig<U>, ctx: &mut Ctx<'_, Connection<U>>) {
     let Some(mut socket) = ctx.take_arg(0).take_local::<Socket>() else {
         return;
     };
-    if let Ok(peer) = socket.peer_addr() {
-        let (ip, port) = ip_text(&peer);
-        ctx.heap.remote_ip = ip;
-        ctx.heap.remote_port = port;
-        ctx.heap.remote_addr = peer.as_socket().map_or_else(Vec::new, |sa| match sa.ip() {
-            std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
-            std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
-        });
-    }
     // ClientConnected gets ClientArgs: everything after the socket.
     let client_args: Args = ctx.args[1..].iter().cloned().collect();
     *ctx.args = client_args;

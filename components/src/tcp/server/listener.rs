@@ -9,7 +9,7 @@ use poe_wheels::socket_factory::Address;
 use poe_wheels::SocketFactory;
 use socket2::Socket;
 use std::cell::Cell;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
 /// The listening session's heap (POE's reserved listener members).
@@ -110,7 +110,10 @@ pub(super) fn session<U: 'static>(
                     let Some(socket) = ctx.arg(0).take_local::<Socket>() else {
                         return;
                     };
-                    let session = states.session(socket);
+                    // The address accept(2) gave: no getpeername(2) per
+                    // connection.
+                    let peer = peer_of(ctx.arg(1), ctx.arg(2));
+                    let session = states.session(socket, peer);
                     if let Err(e) = ctx.create(session) {
                         log::error!(target: "poe::components", "Server: cannot start a connection session: {e}");
                     }
@@ -164,6 +167,17 @@ pub(super) fn session<U: 'static>(
     .state("_child", |_| ())
     .state("_stop", move |ctx| run(&stopped, ctx));
     (session, bound)
+}
+
+/// The peer of SocketFactory's SuccessEvent arguments: the packed
+/// address and the port, both undef for a UNIX socket.
+fn peer_of(addr: &Value, port: &Value) -> Option<SocketAddr> {
+    let ip = match addr.as_bytes()? {
+        b if b.len() == 4 => IpAddr::from(<[u8; 4]>::try_from(b).ok()?),
+        b => IpAddr::from(<[u8; 16]>::try_from(b).ok()?),
+    };
+    let port = u16::try_from(port.as_i64()?).ok()?;
+    Some(SocketAddr::new(ip, port))
 }
 
 /// `shutdown`: stop accepting, drop the alias; connections in progress
