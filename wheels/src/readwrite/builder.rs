@@ -169,10 +169,14 @@ impl ReadWriteBuilder {
         let id = WheelId::next();
         let session = ctx.session();
         let in_fd = self.handles.in_fd();
-        // Output is written before any watch on it; input is read only
-        // through its select watch, which makes it non-blocking.
-        set_nonblocking(self.handles.out_fd())?;
+        // Input is read only through its select watch, which makes it
+        // non-blocking; output may be written before any watch on it, so
+        // it is made non-blocking here, unless it is the input handle (a
+        // socket) and that watch comes below, before anyone can put.
         let reading = self.events.input.is_some();
+        if !(reading && self.handles.out_fd() == in_fd) {
+            set_nonblocking(self.handles.out_fd())?;
+        }
         let inner = Rc::new(RefCell::new(Inner {
             handles: self.handles,
             driver: self.driver.unwrap_or_default(),
