@@ -283,11 +283,12 @@ impl<H: 'static> StateTable<H> {
     pub(crate) fn remove(&mut self, name: &str) -> Option<Handler<H>> {
         self.generation += 1;
         self.forget_places();
-        // A shared state goes from this session only (an own entry of the
-        // same name had already hidden it).
-        let shared = self.hide_base(name);
+        // A shared state goes from this session only. An own entry of the
+        // same name had already hidden it (`insert` and `set_base` see to
+        // that), so the shared states are searched only for a name this
+        // session does not have.
         let Some(at) = self.own_position(name) else {
-            return shared;
+            return self.hide_base(name);
         };
         if let Some(index) = &mut self.index {
             index.remove(name);
@@ -469,6 +470,10 @@ mod tests {
         assert!(same(t.get(&"a".into()), &a));
         assert!(same(t.get(&"b".into()), &own_b));
         assert_eq!(t.names(), ["a", "b"]);
+        // Removing the own state does not bring the shared one back.
+        assert!(same(t.remove("b"), &own_b));
+        assert!(t.get(&"b".into()).is_none() && !t.contains("b"));
+        t.insert("b".into(), own_b.clone());
         // Base first, then own states: a lookup remembered at the base's
         // place must not outlive the override.
         let mut u = StateTable::<()>::default();
