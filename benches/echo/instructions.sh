@@ -14,30 +14,12 @@
 #
 # Servers: poe-select mio poe-readwrite poe-server-tcp tokio (default: all).
 set -eu
-N=${1:-20000}
-[ $# -gt 0 ] && shift
-SERVERS=${*:-"poe-select mio poe-readwrite poe-server-tcp tokio"}
-cd "$(dirname "$0")/../.."
-BIN=$(cargo bench --bench echo --no-run --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/fixed_client.sh"
+fixed_client_setup 20000 "$@"
 
 # Total instructions of one server run that echoes $2 lines.
 count() {
-    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" \
-        "$BIN" --serve "$1" >"$TMP/port" 2>"$TMP/log" &
-    pid=$!
-    port=
-    for _ in $(seq 1 200); do
-        port=$(head -n 1 "$TMP/port")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
-    "$BIN" --client "$port" "$2" "${ECHO_CONNS:-1}"
-    # The servers run until killed; callgrind still writes its counts.
-    kill -TERM "$pid"
-    wait "$pid" 2>/dev/null || true
+    serve_under "$1" "$2" valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out"
     sed -n 's/.*refs: *\([0-9,]*\).*/\1/p' "$TMP/log" | tr -d ,
 }
 

@@ -17,31 +17,13 @@
 #
 # Servers: poe-select mio poe-readwrite poe-server-tcp tokio (default: all).
 set -eu
-N=${1:-32000}
-[ $# -gt 0 ] && shift
-SERVERS=${*:-"poe-select mio poe-readwrite poe-server-tcp tokio"}
-cd "$(dirname "$0")/../.."
-BIN=$(cargo bench --bench echo --no-run --message-format=json 2>/dev/null |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/fixed_client.sh"
+fixed_client_setup 32000 "$@"
 
 # "name calls" for each system call of one server run that echoes $2
 # lines, in $TMP/calls.$3.
 count() {
-    strace -f -c -o "$TMP/strace" "$BIN" --serve "$1" >"$TMP/port" 2>"$TMP/log" &
-    pid=$!
-    port=
-    for _ in $(seq 1 200); do
-        port=$(head -n 1 "$TMP/port")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
-    "$BIN" --client "$port" "$2" "${ECHO_CONNS:-1}"
-    # The servers run until killed; strace writes its table when its
-    # tracee ends (signalling strace itself would only detach it).
-    kill -TERM $(pgrep -P "$pid")
-    wait "$pid" 2>/dev/null || true
+    serve_under "$1" "$2" strace -f -c -o "$TMP/strace"
     # Table rows: % time, seconds, usecs/call, calls, [errors,] name.
     awk '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { print $NF, $4 }' "$TMP/strace" |
         sort >"$TMP/calls.$3"
