@@ -148,15 +148,10 @@ impl ServerBuilder {
     }
 }
 
-/// The peer's `ip:port`, from SocketFactory's packed address and port.
+/// The peer's `ip:port`, from SocketFactory's packed address and port
+/// (an IPv6 address without brackets).
 fn peer_name(addr: &Value, port: &Value) -> Option<String> {
-    let octets = addr.as_bytes()?;
-    let ip: std::net::IpAddr = match octets.len() {
-        4 => <[u8; 4]>::try_from(octets).ok()?.into(),
-        16 => <[u8; 16]>::try_from(octets).ok()?.into(),
-        _ => return None,
-    };
-    Some(format!("{ip}:{}", port.as_i64()?))
+    tcp::peer_of(addr, port).map(|peer| format!("{}:{}", peer.ip(), peer.port()))
 }
 
 #[cfg(test)]

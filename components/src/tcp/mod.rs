@@ -65,6 +65,19 @@ pub(crate) fn run<H: 'static>(cb: &Option<Callback<H>>, ctx: &mut Ctx<'_, H>) {
     }
 }
 
+/// The peer in SocketFactory's SuccessEvent arguments `(socket,
+/// peer_address, peer_port, ...)`: the packed address (4 or 16 octets)
+/// and the port; `None` for a UNIX socket, where both are undef.
+pub(crate) fn peer_of(addr: &Value, port: &Value) -> Option<SocketAddr> {
+    let octets = addr.as_bytes()?;
+    let ip: IpAddr = match octets.len() {
+        4 => <[u8; 4]>::try_from(octets).ok()?.into(),
+        16 => <[u8; 16]>::try_from(octets).ok()?.into(),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, u16::try_from(port.as_i64()?).ok()?))
+}
+
 /// A peer as the component reports it (POE's `remote_ip` and
 /// `remote_port`): dotted quad or IPv6 text and the port, or "LOCAL" and
 /// 0 for a UNIX socket.

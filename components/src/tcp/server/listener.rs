@@ -3,13 +3,13 @@
 
 use super::connection;
 use super::{ClientConfig, ServerBuilder};
-use crate::tcp::{run, Domain};
+use crate::tcp::{peer_of, run, Domain};
 use poe_kernel::{Ctx, Session, Value};
 use poe_wheels::socket_factory::Address;
 use poe_wheels::SocketFactory;
 use socket2::Socket;
 use std::cell::Cell;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::rc::Rc;
 
 /// The listening session's heap (POE's reserved listener members).
@@ -167,17 +167,6 @@ pub(super) fn session<U: 'static>(
     .state("_child", |_| ())
     .state("_stop", move |ctx| run(&stopped, ctx));
     (session, bound)
-}
-
-/// The peer of SocketFactory's SuccessEvent arguments: the packed
-/// address and the port, both undef for a UNIX socket.
-fn peer_of(addr: &Value, port: &Value) -> Option<SocketAddr> {
-    let ip = match addr.as_bytes()? {
-        b if b.len() == 4 => IpAddr::from(<[u8; 4]>::try_from(b).ok()?),
-        b => IpAddr::from(<[u8; 16]>::try_from(b).ok()?),
-    };
-    let port = u16::try_from(port.as_i64()?).ok()?;
-    Some(SocketAddr::new(ip, port))
 }
 
 /// `shutdown`: stop accepting, drop the alias; connections in progress
